@@ -1,0 +1,66 @@
+"""Where things live.
+
+One setting decides where the datasets are: the environment variable ``FER_DATA_DIR``.
+When it is unset the course looks in ``~/fer_data``. Inside that folder the loaders look for
+
+* FER-2013 in any form a reader downloads (see :func:`fer_utils.data.find_fer2013`):
+  ``fer2013/fer2013.csv[.gz]``, ``fer2013.tar.gz``, ``icml_face_data.csv`` or the image
+  folders ``train/<class>/`` + ``test/<class>/``, either directly in the folder or in a
+  ``fer2013/`` sub-folder;
+* FERPlus labels: ``ferplus/fer2013new.csv`` or ``fer2013new.csv``.
+
+Parsed arrays are cached in ``FER_CACHE_DIR`` (default ``~/.cache/fer_utils``), never next
+to the data, so a read-only data folder works. Trained models and their metrics live in the
+repository's ``data/`` folder (:func:`artifacts_dir`), which is committed.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "FER_DATA_DIR"
+CACHE_ENV = "FER_CACHE_DIR"
+ARTIFACTS_ENV = "FER_ARTIFACTS_DIR"
+DEFAULT_DATA_DIR = Path("~/fer_data")
+DEFAULT_CACHE_DIR = Path("~/.cache/fer_utils")
+
+
+def data_dir() -> Path:
+    """The dataset folder: ``$FER_DATA_DIR``, else ``~/fer_data`` (it may not exist)."""
+    value = os.environ.get(DATA_ENV, "").strip()
+    return Path(value).expanduser() if value else DEFAULT_DATA_DIR.expanduser()
+
+
+def cache_dir() -> Path:
+    """Folder for parsed-array caches: ``$FER_CACHE_DIR``, else ``~/.cache/fer_utils``."""
+    value = os.environ.get(CACHE_ENV, "").strip()
+    path = Path(value).expanduser() if value else DEFAULT_CACHE_DIR.expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def repo_root() -> Path:
+    """The course repository (the folder holding ``_config.yml``) for an editable install."""
+    here = Path(__file__).resolve().parent.parent
+    return here
+
+
+def artifacts_dir() -> Path:
+    """Committed training artifacts: ``$FER_ARTIFACTS_DIR``, else ``<repo>/data``."""
+    value = os.environ.get(ARTIFACTS_ENV, "").strip()
+    return Path(value).expanduser() if value else repo_root() / "data"
+
+
+def display_path(path: os.PathLike | str) -> str:
+    """A path as it may be shown to readers: relative to the data folder, never absolute.
+
+    Committed notebook outputs must not show machine paths; ``$FER_DATA_DIR/...`` says
+    where a file is without revealing whose machine it was.
+    """
+    path = Path(path)
+    for base, label in ((data_dir(), f"${DATA_ENV}"), (cache_dir(), f"${CACHE_ENV}")):
+        try:
+            return f"{label}/{path.resolve().relative_to(base.resolve()).as_posix()}"
+        except ValueError:
+            continue
+    return path.name

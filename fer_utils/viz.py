@@ -1,0 +1,124 @@
+"""Plots shared by the chapters: one class order, one palette, titles and labelled axes.
+
+Every function returns the matplotlib ``Figure`` it drew (the notebooks glue or show it).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from fer_utils.data import CLASS_NAMES
+
+# Colour-blind-safe palette (seaborn "colorblind"), fixed per class across the book.
+CLASS_COLORS: dict[str, str] = {
+    "angry": "#d55e00", "disgust": "#029e73", "fear": "#cc78bc", "happy": "#de8f05",
+    "sad": "#0173b2", "surprise": "#ece133", "neutral": "#949494", "contempt": "#ca9161",
+}
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def class_balance(counts, *, title: str = "Images per class and split", percent: bool = False):
+    """Grouped bars of a split × class table (e.g. :func:`fer_utils.audit.class_counts`).
+
+    ``counts`` is a DataFrame with splits as rows and classes as columns; ``total``
+    rows/columns are ignored. With ``percent`` each split is shown as shares of that split.
+    """
+    plt = _plt()
+    table = counts.drop(index="total", errors="ignore").drop(columns="total", errors="ignore")
+    if percent:
+        table = table.div(table.sum(axis=1), axis=0) * 100
+    classes = list(table.columns)
+    splits = list(table.index)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    width = 0.8 / len(splits)
+    x = np.arange(len(classes))
+    hatches = ["", "//", "..", "xx"]
+    for k, split in enumerate(splits):
+        ax.bar(x + (k - (len(splits) - 1) / 2) * width, table.loc[split].values, width,
+               color=[CLASS_COLORS.get(c, "grey") for c in classes], edgecolor="black",
+               linewidth=0.5, hatch=hatches[k % len(hatches)], label=split)
+    ax.set_xticks(x, classes)
+    ax.set_xlabel("class")
+    ax.set_ylabel("share of split (%)" if percent else "images")
+    ax.set_title(title)
+    ax.legend(title="split (hatching)", frameon=False)
+    for patch in ax.get_legend().get_patches():
+        patch.set_facecolor("white")
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: np.ndarray, *, titles: Sequence[str] | None = None, ncols: int = 8,
+               title: str | None = None, size: float = 1.1, cmap: str = "gray"):
+    """Images in a grid with optional per-image titles (grey 0–255 shown as is)."""
+    plt = _plt()
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap=cmap, vmin=0, vmax=255 if images[i].dtype == np.uint8 else None)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def class_montage(images: np.ndarray, labels: np.ndarray, *, per_class: int = 8,
+                  class_names: Sequence[str] = CLASS_NAMES, seed: int = 0,
+                  title: str = "Random images per class"):
+    """``per_class`` random images of each class, one row per class (course order)."""
+    plt = _plt()
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(len(class_names), per_class,
+                             figsize=(per_class * 0.95, len(class_names) * 1.0), squeeze=False)
+    for c, name in enumerate(class_names):
+        idx = np.flatnonzero(labels == c)
+        pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        for j, ax in enumerate(axes[c]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for s in ax.spines.values():
+                s.set_visible(False)
+            if j < len(pick):
+                ax.imshow(images[pick[j]], cmap="gray", vmin=0, vmax=255)
+        axes[c, 0].set_ylabel(name, rotation=0, ha="right", va="center",
+                              color=CLASS_COLORS.get(name, "black"), fontweight="bold")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(matrix: np.ndarray, row_names: Sequence[str], col_names: Sequence[str], *,
+                      normalize: bool = True, title: str = "", xlabel: str = "predicted",
+                      ylabel: str = "true", ax=None):
+    """A confusion-style matrix as an annotated heatmap (rows normalised to % if asked)."""
+    import seaborn as sns
+
+    plt = _plt()
+    m = np.asarray(matrix, dtype=float)
+    if normalize:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.nan_to_num(100 * m / m.sum(axis=1, keepdims=True))
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(col_names), 0.8 + 0.6 * len(row_names)))
+    sns.heatmap(m, annot=True, fmt=".0f",
+                cmap="Blues", xticklabels=col_names, yticklabels=row_names, ax=ax,
+                cbar_kws={"label": "% of row" if normalize else "count"},
+                annot_kws={"fontsize": 8})
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if fig is not None:
+        fig.tight_layout()
+    return fig if fig is not None else ax.figure

@@ -223,6 +223,16 @@ def votes_for(ds: FERDataset, path: str | Path | None = None) -> FERPlusVotes:
     return align(ds, load_ferplus(path))
 
 
+def plurality(votes: FERPlusVotes | np.ndarray) -> np.ndarray:
+    """The most-voted column of every image, shape (N,), as an index into :data:`VOTE_NAMES`.
+
+    Unlike ``make_labels(..., "plurality")`` nothing is dropped: unknown (8) and not a face (9)
+    are answers too. Ties go to the column that comes first in ``fer2013new.csv``.
+    """
+    v = votes.votes if isinstance(votes, FERPlusVotes) else np.asarray(votes)
+    return _argmax_file_order(v)
+
+
 def count_ties(votes: FERPlusVotes | np.ndarray) -> int:
     """Images whose highest raw vote count is shared by two or more columns."""
     v = votes.votes if isinstance(votes, FERPlusVotes) else np.asarray(votes)

@@ -179,3 +179,9 @@ def test_votes_for_the_sample():
     ds = make_sample(sizes={"Training": 40, "PublicTest": 10, "PrivateTest": 10})
     v = fp.votes_for(ds.split("PublicTest"))
     assert v.votes.shape == (10, 10) and (v.votes.sum(axis=1) == 10).all()
+
+
+def test_plurality_keeps_unknown_and_not_a_face():
+    p = fp.plurality(ROWS)
+    assert p[2] == C["unknown"] and p[3] == C["not a face"] and p[4] == C["contempt"]
+    assert p[1] == C["happy"]  # tie broken in file column order

@@ -1,0 +1,52 @@
+# Reading Faces — the two commands of the README are `make book` and `make test`.
+# Both create the virtual environment .venv on first use (Python 3.11 and the package
+# registries are all they need) and reinstall it when pyproject.toml changes.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# oneDNN crashes residual models on CPU (fer_utils/runtime.py); quiet TensorFlow start-up
+export TF_ENABLE_ONEDNN_OPTS := 0
+export TF_CPP_MIN_LOG_LEVEL  := 2
+export MPLBACKEND            := Agg
+# Real data when .ci/run or the user points here; otherwise the offline sample is used.
+FER_QUICK ?= 1
+
+.PHONY: help env test unit notebooks-test book refresh clean
+
+help:
+	@echo "make book   build the HTML book into _build/html (from the committed notebook outputs)"
+	@echo "make test   unit tests + every chapter under nbval in quick mode (FER_QUICK=1)"
+	@echo "make unit   unit tests only"
+	@echo "make refresh  re-run every chapter in place on the real data (FER_QUICK=0; slow)"
+	@echo "make env    create/update the virtual environment .venv"
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || (echo "Python 3.11 not found: install it or pass PYTHON=/path/to/python3.11" && exit 1)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[cpu,dev,book]"
+	@touch $@
+
+test: $(STAMP)
+	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env \
+	    --nbval-cell-timeout=900 -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -p no:cacheprovider
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "Open _build/html/index.html"
+
+refresh: $(STAMP)
+	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)
+	for nb in chapters/*.ipynb; do \
+	  FER_QUICK=0 $(BIN)/jupyter execute --inplace --timeout=7200 "$$nb" || exit 1; \
+	done
+
+clean:
+	rm -rf _build .pytest_cache

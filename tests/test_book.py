@@ -1,0 +1,90 @@
+"""The book's structure and the committed notebooks, as readers will meet them."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+# an absolute path of a few levels, or the shared data folder, in an output
+MACHINE_PATH = re.compile(r"((?<![:/\w.])/(?:[\w.-]+/){2,}|\.\./shared)")
+
+
+def toc_files(node) -> list[str]:
+    out = []
+    if isinstance(node, dict):
+        if "file" in node:
+            out.append(node["file"])
+        for v in node.values():
+            out += toc_files(v)
+    elif isinstance(node, list):
+        for v in node:
+            out += toc_files(v)
+    return out
+
+
+def load(nb_path: Path) -> dict:
+    return json.loads(nb_path.read_text())
+
+
+def test_every_chapter_is_in_the_toc_and_numbered():
+    listed = [f for f in toc_files(TOC) if f.startswith("chapters/")]
+    on_disk = [f"chapters/{p.stem}" for p in NOTEBOOKS]
+    assert listed == on_disk, "the toc lists the chapters in file (reading) order"
+    assert all(re.match(r"\d\d_", p.name) for p in NOTEBOOKS)
+    for f in toc_files(TOC):
+        assert any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb")), f
+
+
+def test_book_renders_committed_outputs_and_fails_on_errors():
+    assert CONFIG["execute"]["execute_notebooks"] == "off"
+    assert CONFIG["execute"]["allow_errors"] is False
+    assert CONFIG["launch_buttons"]["colab_url"] and CONFIG["launch_buttons"]["binderhub_url"]
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_installs_in_colab_from_the_configured_repository(nb_path):
+    nb = load(nb_path)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    src = "".join(first["source"])
+    assert 'if "google.colab" in sys.modules:' in src
+    assert f"git+{CONFIG['repository']['url']}" in src, "repository URL differs from _config.yml"
+    assert "TF_ENABLE_ONEDNN_OPTS" in src and "import fer_utils" not in src
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_are_clean(nb_path):
+    nb = load(nb_path)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any(c["outputs"] for c in code), "outputs must be committed (the book renders them)"
+    for i, c in enumerate(code):
+        for o in c["outputs"]:
+            assert o["output_type"] != "error", f"cell {i} has an error output"
+            if o["output_type"] == "stream":
+                assert o["name"] == "stdout", f"cell {i} committed stderr (warnings or progress bars)"
+            text = json.dumps(o.get("text", "")) + json.dumps(o.get("data", {}).get("text/plain", ""))
+            assert not MACHINE_PATH.search(text), f"cell {i} shows a machine path"
+            assert "offline sample" not in text.lower(), "committed outputs must come from the real data"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_glued_number_in_the_prose_exists(nb_path):
+    nb = load(nb_path)
+    glued = set()
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                glued.add(name)
+    prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    used = set(re.findall(r"\{glue:(?:text|figure)?\}`([\w]+)", prose))
+    used |= set(re.findall(r"```\{glue:figure\} (\w+)", prose))
+    assert used, "the chapter should take its numbers from its outputs"
+    assert used <= glued, f"glue keys without an output: {sorted(used - glued)}"

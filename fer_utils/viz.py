@@ -10,10 +10,11 @@ import numpy as np
 
 from fer_utils.data import CLASS_NAMES
 
-# Colour-blind-safe palette (seaborn "colorblind"), fixed per class across the book.
+# Colour-blind-safe palette (seaborn "colorblind", surprise darkened to read on white),
+# fixed per class across the book.
 CLASS_COLORS: dict[str, str] = {
     "angry": "#d55e00", "disgust": "#029e73", "fear": "#cc78bc", "happy": "#de8f05",
-    "sad": "#0173b2", "surprise": "#ece133", "neutral": "#949494", "contempt": "#ca9161",
+    "sad": "#0173b2", "surprise": "#a6761d", "neutral": "#949494", "contempt": "#ca9161",
 }
 
 
@@ -59,14 +60,15 @@ def image_grid(images: np.ndarray, *, titles: Sequence[str] | None = None, ncols
     plt = _plt()
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15),
-                             squeeze=False)
+    lines = max((t.count("\n") + 1 for t in titles), default=0) if titles is not None else 0
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(ncols * size, nrows * size * (1.05 + 0.22 * lines)))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i], cmap=cmap, vmin=0, vmax=255 if images[i].dtype == np.uint8 else None)
             if titles is not None:
-                ax.set_title(titles[i], fontsize=7)
+                ax.set_title(titles[i], fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -2,8 +2,10 @@
 
 Commands
 --------
-``info``   versions, the oneDNN setting, and where data is looked for.
-``audit``  load FER-2013 (or say why not) and print class counts, blanks and duplicates.
+``info``      versions, the oneDNN setting, and where data is looked for.
+``audit``     load FER-2013 (or say why not) and print class counts, blanks and duplicates.
+``train``     train one experiment from a JSON config (or load its artifact) and print where it is.
+``evaluate``  evaluate a saved model on a split; ``--json`` prints one JSON object.
 
 A user's mistake (a missing or malformed file) ends with a one-line message on stderr and
 exit status 2, never a traceback.
@@ -13,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
+import numpy as np
 
 import fer_utils  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS=0 before anything imports TensorFlow)
 from fer_utils import paths, runtime
@@ -65,6 +69,66 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from fer_utils.train import TrainConfig, train
+
+    config = TrainConfig.from_json(args.config)
+    if args.quick:
+        config = config.replace(train_limit=min(config.train_limit or 10**9, 600),
+                                eval_limit=min(config.eval_limit or 10**9, 200),
+                                epochs=min(config.epochs, 2))
+    art = train(config, retrain=args.retrain, progress=not args.no_progress)
+    m = art.metrics
+    print(f"artifact: {art.display}")
+    print(f"data: {m['source']}; {m['params']:,} parameters; {m['epochs_trained']} epochs "
+          f"({m['seconds_per_epoch']} s each); best epoch {m['best_epoch']}")
+    for split in ("PublicTest", "PrivateTest"):
+        print(f"{split}: accuracy {m[split]['accuracy']:.4f}, macro F1 {m[split]['macro_f1']:.4f}")
+    return 0
+
+
+_SPLIT_CHOICES = ("Training", "PublicTest", "PrivateTest", "Test")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from fer_utils import metrics as M
+    from fer_utils.data import load_fer2013
+    from fer_utils.train import evaluation_labels, predict_proba
+
+    path = Path(args.model)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{args.model}: no model file (expected a .keras file or an "
+                                "artifact folder holding model.keras)")
+    ds = load_fer2013(args.data, progress=False)
+    if args.split not in ds.splits:
+        raise ValueError(f"no split {args.split!r} in {ds.source}; it has {list(ds.splits)}")
+    label_set = "fer" if args.labels == "fer" else "ferplus-majority"
+    y, keep, names = evaluation_labels(ds, label_set)
+    import keras
+    try:
+        model = keras.models.load_model(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
+        raise ValueError(f"{path.name}: not a readable Keras model ({type(exc).__name__}: {exc})") from None
+    if model.output_shape[-1] != len(names):
+        raise ValueError(f"the model predicts {model.output_shape[-1]} classes but --labels "
+                         f"{args.labels} has {len(names)} ({', '.join(names)})")
+    idx = np.flatnonzero((ds.usage == args.split) & keep)
+    pred = predict_proba(model, ds.images[idx]).argmax(axis=1)
+    result = M.classification_metrics(y[idx], pred, names)
+    if args.json:
+        print(json.dumps({"model": path.name, "split": args.split, "labels": args.labels,
+                          "data": ds.source, **result}))
+    else:
+        print(f"{args.split} ({ds.source}, {args.labels} labels): {result['n']:,} images")
+        print(M.per_class_table(result).round(4).to_string())
+        print(f"accuracy {result['accuracy']:.4f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_utils", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop at a malformed record (default) or skip and count it")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_audit)
+    p = sub.add_parser("train", help="train one experiment (or load its artifact)")
+    p.add_argument("config", help="JSON file with TrainConfig fields (see configs/)")
+    p.add_argument("--retrain", action="store_true", help="train even if the artifact exists")
+    p.add_argument("--quick", action="store_true",
+                   help="at most 600 training images, 200 per evaluation split, 2 epochs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.set_defaults(func=_train)
+    p = sub.add_parser("evaluate", help="evaluate a saved model on one split")
+    p.add_argument("--model", required=True, help="model.keras file or artifact folder")
+    p.add_argument("--split", default="PrivateTest", choices=_SPLIT_CHOICES)
+    p.add_argument("--labels", default="fer", choices=["fer", "ferplus"],
+                   help="FER-2013 labels, or FERPlus majority labels (8 classes)")
+    p.add_argument("--data", help="FER-2013 file or folder (default: $FER_DATA_DIR)")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.set_defaults(func=_evaluate)
     return parser
 
 
@@ -86,6 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, DataFormatError, ProtocolError) as exc:
+    except (FileNotFoundError, DataFormatError, ProtocolError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

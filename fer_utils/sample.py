@@ -37,15 +37,12 @@ these drawings do not (age, ethnicity, hair, glasses, spontaneous expressions, c
 from __future__ import annotations
 
 import functools
-import logging
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from fer_utils.data import CLASS_NAMES, FERDataset, LoadReport
-
-log = logging.getLogger(__name__)
 
 REGION_NAMES: tuple[str, ...] = ("background", "skin", "hair", "brows", "eyes", "nose",
                                  "mouth", "occluder")
@@ -334,7 +331,6 @@ def load_sample(announce: bool = True) -> FERDataset:
     """The default offline sample, announced with a warning (what :func:`load_fer2013` falls back to)."""
     if announce:
         warnings.warn(SAMPLE_BANNER, UserWarning, stacklevel=3)
-        log.warning(SAMPLE_BANNER)
     return make_sample()
 
 

@@ -1,0 +1,100 @@
+"""Model builders. Every model takes **raw FER-2013 images**: ``(48, 48, 1)`` grey values 0–255.
+
+Pre-processing lives inside the model (a ``Rescaling`` layer, and ``Resizing`` when the
+network works at another size), so a saved model is used the same way everywhere:
+training, ``python -m fer_utils evaluate``, the webcam loop. Nothing can be normalised twice
+or not at all.
+"""
+from __future__ import annotations
+
+INPUT_SHAPE = (48, 48, 1)
+
+
+def _keras():
+    import fer_utils  # noqa: F401  (oneDNN off before TensorFlow loads)
+    import keras
+    return keras
+
+
+def _preprocess(x, size: int, scale: str):
+    keras = _keras()
+    if size != INPUT_SHAPE[0]:
+        x = keras.layers.Resizing(size, size, interpolation="bilinear", name="resize")(x)
+    if scale == "unit":
+        return keras.layers.Rescaling(1 / 255.0, name="to_unit")(x)
+    if scale == "symmetric":
+        return keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="to_symmetric")(x)
+    raise ValueError(f"scale must be 'unit' ([0, 1]) or 'symmetric' ([-1, 1]), not {scale!r}")
+
+
+def plain_cnn(depth: int = 4, width: int = 32, *, n_classes: int = 7, head: str = "gap",
+              dropout: float = 0.3, input_size: int = 48, max_width: int = 256,
+              name: str | None = None):
+    """A plain CNN of ``depth`` convolution blocks, the network of the depth ablation.
+
+    Block ``i`` (0-based) is Conv 3×3 with ``min(width·2^i, max_width)`` filters → batch
+    normalisation → ReLU, followed by 2×2 max pooling while the feature map is larger than
+    3×3 (48 → 24 → 12 → 6 → 3), and by spatial dropout in the deeper half. So depth changes
+    the number of learned stages, not only the receptive field.
+
+    Head: ``"gap"`` (default) is global average pooling → dropout → softmax. It has few
+    parameters, so deeper models are not dominated by a huge dense layer and the comparison
+    across depths is about the convolutional stages. ``"dense"`` is flatten → Dense(256) →
+    dropout → softmax, the classic head of the source works (many more parameters).
+
+    Parameters
+    ----------
+    depth : int
+        Number of conv blocks (the ablation uses 3–6; 1–8 allowed).
+    width : int
+        Filters of the first block.
+    n_classes : int
+        7 (FER-2013) or 8 (FERPlus with contempt).
+
+    Returns
+    -------
+    keras.Model
+        Input ``(48, 48, 1)`` raw grey values; output ``(n_classes,)`` probabilities.
+    """
+    keras = _keras()
+    L = keras.layers
+    if not 1 <= depth <= 8:
+        raise ValueError(f"depth must be between 1 and 8, not {depth}")
+    if head not in ("gap", "dense"):
+        raise ValueError(f"head must be 'gap' or 'dense', not {head!r}")
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = _preprocess(inputs, input_size, "unit")
+    size = input_size
+    for i in range(depth):
+        x = L.Conv2D(min(width * 2**i, max_width), 3, padding="same", use_bias=False,
+                     name=f"conv{i + 1}")(x)
+        x = L.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = L.Activation("relu", name=f"relu{i + 1}")(x)
+        if size > 3:
+            x = L.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+            size //= 2
+        if i >= depth // 2 and dropout > 0:
+            x = L.SpatialDropout2D(dropout / 2, name=f"drop{i + 1}")(x)
+    if head == "gap":
+        x = L.GlobalAveragePooling2D(name="gap")(x)
+    else:
+        x = L.Flatten(name="flatten")(x)
+        x = L.Dense(256, activation="relu", name="fc")(x)
+    x = L.Dropout(dropout, name="dropout")(x)
+    outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name or f"cnn_d{depth}_w{width}")
+
+
+BUILDERS = {"cnn": plain_cnn}
+
+
+def build(kind: str, **kwargs):
+    """Build a model by name (``"cnn"``); keyword arguments go to the builder."""
+    if kind not in BUILDERS:
+        raise ValueError(f"unknown model {kind!r}; available: {', '.join(sorted(BUILDERS))}")
+    return BUILDERS[kind](**kwargs)
+
+
+def count_params(model) -> int:
+    """Trainable plus non-trainable parameters."""
+    return int(model.count_params())

@@ -1,0 +1,406 @@
+"""Config-driven training with artifacts: train once, load ever after.
+
+An experiment is a :class:`TrainConfig` (a small dataclass, saved as JSON). :func:`train`
+looks for its **artifact**, a folder under :func:`fer_utils.paths.artifacts_dir` named after
+the config and the data it ran on. If the artifact is complete it is loaded. Otherwise the
+model is trained under the course protocol:
+
+* fit on **Training** (optionally augmented: rotation, shift, zoom, horizontal flip;
+  optionally class-weighted);
+* after every epoch, evaluate on **PublicTest**: keep the best model, lower the learning rate
+  on a plateau, stop early when PublicTest stops improving;
+* a checkpoint after every epoch (model with optimizer state, plus the callback state), so an
+  interrupted run resumes where it stopped;
+* finally, evaluate the best model **once** on **PrivateTest**.
+
+The artifact holds ``model.keras`` (the best model), ``config.json``, ``history.json`` and
+``metrics.json`` (PublicTest and PrivateTest metrics, parameters, timing, data source).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer_utils import paths, runtime
+from fer_utils.data import CLASS_NAMES, FERDataset, load_fer2013
+
+LABEL_SETS = ("fer", "ferplus-majority", "ferplus-crossentropy")
+_CHECKPOINT = "checkpoint"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One experiment. Every field is part of the artifact key.
+
+    Attributes
+    ----------
+    name : str
+        A readable prefix for the artifact folder (e.g. ``"cnn-d4"``).
+    model : str
+        Builder in :data:`fer_utils.models.BUILDERS`.
+    model_args : dict
+        Keyword arguments for the builder (e.g. ``{"depth": 4, "width": 32}``).
+    labels : {"fer", "ferplus-majority", "ferplus-crossentropy"}
+        Training targets; FERPlus sets drop images without a valid label.
+    epochs, batch_size, learning_rate : training length, batch and Adam's initial rate.
+    augment : bool
+        Random rotation (±``rotation`` degrees), shift (±``shift`` of the size), zoom
+        (±``zoom``) and horizontal flip, on the fly.
+    class_weights : bool
+        Weight the loss by inverse class frequency ("balanced").
+    monitor : {"val_accuracy", "val_loss"}
+        PublicTest quantity for model choice, early stopping and plateau detection.
+    patience, lr_patience, lr_factor : early stopping and learning-rate schedule.
+    seed : int
+        Seeds NumPy, Python and TensorFlow (weights, shuffling, augmentation).
+    train_limit, eval_limit : int or None
+        Use at most this many images of Training / of each evaluation split (a stratified
+        subset; for quick runs). ``None`` uses all.
+    """
+
+    name: str = "cnn"
+    model: str = "cnn"
+    model_args: dict = field(default_factory=dict)
+    labels: str = "fer"
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    augment: bool = True
+    rotation: float = 10.0
+    shift: float = 0.1
+    zoom: float = 0.1
+    flip: bool = True
+    class_weights: bool = False
+    monitor: str = "val_accuracy"
+    patience: int = 6
+    lr_patience: int = 3
+    lr_factor: float = 0.5
+    seed: int = 0
+    train_limit: int | None = None
+    eval_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.labels not in LABEL_SETS:
+            raise ValueError(f"unknown label set {self.labels!r}; choose one of {', '.join(LABEL_SETS)}")
+        if self.monitor not in ("val_accuracy", "val_loss"):
+            raise ValueError(f"monitor must be 'val_accuracy' or 'val_loss', not {self.monitor!r}")
+        from fer_utils.models import BUILDERS
+        if self.model not in BUILDERS:
+            raise ValueError(f"unknown model {self.model!r}; available: {', '.join(sorted(BUILDERS))}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a dict, rejecting unknown keys by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config key(s) {unknown}; valid keys: {sorted(known)}")
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        try:
+            d = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path.name}: not valid JSON ({exc})") from None
+        return cls.from_dict(d)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def data_id(ds: FERDataset) -> str:
+    """A short identifier of the data an experiment runs on (part of the artifact key)."""
+    if ds.is_sample:
+        return "sample"
+    return "fer2013" if ds.has_row_order else "fer2013-folders"
+
+
+def artifact_key(config: TrainConfig, data: str) -> str:
+    """Folder name of an experiment's artifact: ``<name>-<data>-<10 hex of the config hash>``."""
+    blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True)
+    return f"{config.name}-{data}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+
+
+@dataclass
+class Artifact:
+    """A trained experiment on disk."""
+
+    path: Path
+    config: TrainConfig
+    metrics: dict
+    history: dict
+
+    def load_model(self):
+        import fer_utils  # noqa: F401
+        import keras
+        return keras.models.load_model(self.path / "model.keras")
+
+    @property
+    def display(self) -> str:
+        """The artifact's path relative to the repository (for messages and notebooks)."""
+        try:
+            return self.path.resolve().relative_to(paths.repo_root().resolve()).as_posix()
+        except ValueError:
+            return self.path.name
+
+
+def find_artifact(config: TrainConfig, data: str, root: Path | None = None) -> Artifact | None:
+    """The complete artifact of ``config`` on ``data``, or None."""
+    path = (root or paths.artifacts_dir()) / artifact_key(config, data)
+    if not all((path / f).is_file() for f in ("model.keras", "metrics.json", "history.json")):
+        return None
+    return Artifact(path, config, json.loads((path / "metrics.json").read_text()),
+                    json.loads((path / "history.json").read_text()))
+
+
+# --------------------------------------------------------------------------------------
+# data preparation
+# --------------------------------------------------------------------------------------
+
+def _limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """At most ``limit`` of ``idx``, stratified by label, in a seeded order."""
+    if limit is None or limit >= len(idx):
+        return idx
+    from sklearn.model_selection import train_test_split
+    keep, _ = train_test_split(idx, train_size=limit, stratify=labels[idx], random_state=seed)
+    return np.sort(keep)
+
+
+def prepare_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
+    """Targets for a label set: (hard labels (N,), soft targets (N, C), keep mask (N,), class names)."""
+    if labels == "fer":
+        n = len(CLASS_NAMES)
+        return ds.labels, np.eye(n, dtype=np.float32)[ds.labels], np.ones(len(ds), bool), CLASS_NAMES
+    from fer_utils import ferplus
+    mode = labels.split("-", 1)[1]
+    votes = ferplus.votes_for(ds)
+    lab = ferplus.make_labels(votes, mode, n_classes=8)
+    return lab.labels, lab.targets, lab.keep, lab.class_names
+
+
+def evaluation_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Labels for evaluation: FER labels, or FERPlus **majority** for every FERPlus set."""
+    if labels == "fer":
+        return ds.labels, np.ones(len(ds), bool), CLASS_NAMES
+    y, _, keep, names = prepare_labels(ds, "ferplus-majority")
+    return y, keep, names
+
+
+def _augmenter(config: TrainConfig):
+    import keras
+    L = keras.layers
+    layers = []
+    if config.rotation:
+        layers.append(L.RandomRotation(config.rotation / 360.0, fill_mode="nearest", seed=config.seed))
+    if config.shift:
+        layers.append(L.RandomTranslation(config.shift, config.shift, fill_mode="nearest",
+                                          seed=config.seed + 1))
+    if config.zoom:
+        layers.append(L.RandomZoom(config.zoom, fill_mode="nearest", seed=config.seed + 2))
+    if config.flip:
+        layers.append(L.RandomFlip("horizontal", seed=config.seed + 3))
+    return keras.Sequential(layers, name="augment") if layers else None
+
+
+def make_dataset(images: np.ndarray, targets: np.ndarray, *, batch_size: int, shuffle: bool,
+                 augment=None, seed: int = 0, weights: np.ndarray | None = None):
+    """A ``tf.data`` pipeline of raw images ``(N, 48, 48, 1) float32`` and targets.
+
+    Shuffling is seeded and reshuffled every epoch; augmentation runs on the fly.
+    """
+    import tensorflow as tf
+
+    x = images[..., None] if images.ndim == 3 else images
+    parts = (x, targets) if weights is None else (x, targets, weights)
+    ds = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def cast(*t):
+        return (tf.cast(t[0], tf.float32),) + t[1:]
+
+    ds = ds.map(cast, num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        ds = ds.map(lambda *t: (augment(t[0], training=True),) + t[1:],
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for raw images ``(N, 48, 48)`` or ``(N, 48, 48, 1)``.
+
+    Raises
+    ------
+    ValueError
+        The model does not take FER-2013's ``(48, 48, 1)`` raw images.
+    """
+    expected = tuple(model.input_shape[1:])
+    x = images[..., None] if images.ndim == 3 else images
+    if expected != tuple(x.shape[1:]):
+        raise ValueError(f"the model expects inputs of shape {expected}, but the data is "
+                         f"{tuple(x.shape[1:])} (FER-2013 images are (48, 48, 1) grey): was it "
+                         "trained for another dataset?")
+    out = [model(x[s:s + batch_size].astype(np.float32), training=False).numpy()
+           for s in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+# --------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    import keras
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def _protocol_callback(config: TrainConfig, ckpt: Path, state: dict, bar):
+    """Early stopping, LR on plateau, best-model keeping and checkpointing, resumable."""
+    import keras
+
+    better = (lambda a, b: a > b) if config.monitor == "val_accuracy" else (lambda a, b: a < b)
+
+    class Protocol(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["lr"] = lr
+            for k, v in logs.items():
+                state["history"].setdefault(k, []).append(float(v))
+            value = float(logs[config.monitor])
+            if state["best"] is None or better(value, state["best"]):
+                state.update(best=value, best_epoch=epoch + 1, wait=0, lr_wait=0)
+                self.model.save(ckpt / "best.keras")
+            else:
+                state["wait"] += 1
+                state["lr_wait"] += 1
+                if state["lr_wait"] >= config.lr_patience:
+                    self.model.optimizer.learning_rate.assign(lr * config.lr_factor)
+                    state["lr_wait"] = 0
+            state["epoch"] = epoch + 1
+            state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
+            self.model.save(ckpt / "last.keras")
+            (ckpt / "state.json").write_text(json.dumps(state))
+            bar.update(1)
+            bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
+                            val_acc=f"{logs.get('val_accuracy', 0):.3f}")
+            if state["wait"] >= config.patience:
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            state["_t0"] = time.perf_counter()
+
+    return Protocol()
+
+
+def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | None = None,
+          retrain: bool = False, progress: bool = True) -> Artifact:
+    """Train ``config`` (or load its artifact if it exists) and return the artifact.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    ds : FERDataset, optional
+        The data; default :func:`fer_utils.data.load_fer2013` (real data or the sample).
+    root : Path, optional
+        Where artifacts live; default :func:`fer_utils.paths.artifacts_dir` (``data/``).
+    retrain : bool
+        Ignore an existing artifact and train again.
+    progress : bool
+        One progress bar over epochs (no per-step output).
+    """
+    runtime.disable_onednn()
+    ds = load_fer2013() if ds is None else ds
+    did = data_id(ds)
+    root = root or paths.artifacts_dir()
+    if not retrain:
+        found = find_artifact(config, did, root)
+        if found is not None:
+            return found
+
+    import keras
+    from tqdm.auto import tqdm
+
+    from fer_utils import metrics as M
+    from fer_utils import models
+
+    out = root / artifact_key(config, did)
+    ckpt = out / _CHECKPOINT
+    ckpt.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    _seed_everything(config.seed)
+
+    y, targets, keep, class_names = prepare_labels(ds, config.labels)
+    tr = np.flatnonzero((ds.usage == "Training") & keep)
+    va = np.flatnonzero((ds.usage == "PublicTest") & keep)
+    tr = _limit(tr, y, config.train_limit, config.seed)
+    va = _limit(va, y, config.eval_limit, config.seed)
+    if len(tr) == 0 or len(va) == 0:
+        raise ValueError(f"no Training or PublicTest images for labels {config.labels!r}")
+
+    weights = None
+    if config.class_weights:
+        counts = np.bincount(y[tr], minlength=len(class_names)).astype(float)
+        w = len(tr) / (len(class_names) * np.maximum(counts, 1))
+        weights = w[y[tr]].astype(np.float32)
+    train_ds = make_dataset(ds.images[tr], targets[tr], batch_size=config.batch_size,
+                            shuffle=True, augment=_augmenter(config) if config.augment else None,
+                            seed=config.seed, weights=weights)
+    val_ds = make_dataset(ds.images[va], targets[va], batch_size=256, shuffle=False)
+
+    state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
+             "seconds": 0.0, "history": {}}
+    if (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file():
+        state = json.loads((ckpt / "state.json").read_text())
+        model = keras.models.load_model(ckpt / "last.keras")
+    else:
+        model = models.build(config.model, n_classes=len(class_names), **config.model_args)
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
+    finished = state["epoch"] >= config.epochs or state["wait"] >= config.patience
+    with tqdm(total=config.epochs, initial=state["epoch"], desc=out.name, unit="epoch",
+              disable=not progress) as bar:
+        if not finished:
+            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, shuffle=False,
+                      initial_epoch=state["epoch"], verbose=0,
+                      callbacks=[_protocol_callback(config, ckpt, state, bar)])
+
+    best = keras.models.load_model(ckpt / "best.keras")
+    y_eval, keep_eval, eval_names = evaluation_labels(ds, config.labels)
+    result = {"config": config.to_dict(), "data": did, "source": ds.source,
+              "class_names": list(eval_names), "params": models.count_params(best),
+              "epochs_trained": state["epoch"], "best_epoch": state["best_epoch"],
+              "train_seconds": round(state["seconds"], 1),
+              "seconds_per_epoch": round(state["seconds"] / max(1, state["epoch"]), 2),
+              "n_train": int(len(tr))}
+    for split in ("PublicTest", "PrivateTest"):
+        idx = np.flatnonzero((ds.usage == split) & keep_eval)
+        idx = _limit(idx, y_eval, config.eval_limit, config.seed)
+        t0 = time.perf_counter()
+        pred = predict_proba(best, ds.images[idx]).argmax(axis=1)
+        result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)
+        result[split]["seconds"] = round(time.perf_counter() - t0, 2)
+    best.save(out / "model.keras")
+    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    (out / "metrics.json").write_text(json.dumps(result, indent=1))
+    shutil.rmtree(ckpt)  # the artifact keeps only the best model (small)
+    return Artifact(out, config, result, state["history"])

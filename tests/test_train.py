@@ -1,0 +1,140 @@
+"""fer_utils.train and the train/evaluate commands: cache, resume, JSON, bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fer_utils import cli, train as T
+from fer_utils.sample import make_sample
+
+TINY = T.TrainConfig(name="tiny", model_args={"depth": 3, "width": 8}, epochs=2, batch_size=32,
+                     train_limit=200, eval_limit=None, patience=5)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample()
+
+
+@pytest.fixture
+def arts(tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    return tmp_path / "artifacts"
+
+
+def test_config_json_roundtrip_and_unknown_keys(tmp_path):
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps(TINY.to_dict()))
+    assert T.TrainConfig.from_json(f) == TINY
+    with pytest.raises(ValueError, match=r"unknown config key\(s\) \['lr'\]"):
+        T.TrainConfig.from_dict({"lr": 0.1})
+    with pytest.raises(ValueError, match="unknown label set 'votes'"):
+        T.TrainConfig(labels="votes")
+    with pytest.raises(ValueError, match="unknown model"):
+        T.TrainConfig(model="vgg99")
+    with pytest.raises(FileNotFoundError):
+        T.TrainConfig.from_json(tmp_path / "missing.json")
+
+
+def test_artifact_key_depends_on_config_and_data():
+    k = T.artifact_key(TINY, "sample")
+    assert k == T.artifact_key(T.TrainConfig.from_dict(TINY.to_dict()), "sample")
+    assert k != T.artifact_key(TINY, "fer2013")
+    assert k != T.artifact_key(TINY.replace(seed=1), "sample")
+    assert k.startswith("tiny-sample-")
+
+
+def test_train_writes_the_artifact_then_loads_it(sample, arts, monkeypatch):
+    art = T.train(TINY, sample, progress=False)
+    for f in ("model.keras", "metrics.json", "history.json", "config.json"):
+        assert (art.path / f).is_file()
+    assert not (art.path / "checkpoint").exists()
+    m = art.metrics
+    assert m["data"] == "sample" and m["epochs_trained"] == 2 and m["n_train"] == 200
+    assert m["PrivateTest"]["n"] == 500 and set(m["PrivateTest"]["per_class"]) == set(m["class_names"])
+    assert len(art.history["loss"]) == 2 and "val_accuracy" in art.history
+
+    from fer_utils import models
+    monkeypatch.setattr(models, "build", lambda *a, **k: pytest.fail("retrained"))
+    again = T.train(TINY, sample, progress=False)
+    assert again.path == art.path and again.metrics == m
+
+
+def test_interrupted_run_resumes(sample, arts, monkeypatch):
+    original = T._protocol_callback
+
+    def interrupting(config, ckpt, state, bar):
+        cb = original(config, ckpt, state, bar)
+        inner = cb.on_epoch_end
+
+        def on_epoch_end(epoch, logs=None):
+            inner(epoch, logs)
+            raise KeyboardInterrupt("simulated interruption")
+
+        cb.on_epoch_end = on_epoch_end
+        return cb
+
+    monkeypatch.setattr(T, "_protocol_callback", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(TINY, sample, progress=False)
+    ckpt = arts / T.artifact_key(TINY, "sample") / "checkpoint"
+    first = json.loads((ckpt / "state.json").read_text())
+    assert first["epoch"] == 1
+    monkeypatch.setattr(T, "_protocol_callback", original)
+    art = T.train(TINY, sample, progress=False)
+    assert art.metrics["epochs_trained"] == 2
+    assert art.history["loss"][0] == first["history"]["loss"][0]
+    assert len(art.history["loss"]) == 2
+
+
+def test_ferplus_labels_train_eight_classes(sample, arts):
+    art = T.train(TINY.replace(labels="ferplus-crossentropy", epochs=1), sample, progress=False)
+    assert len(art.metrics["class_names"]) == 8
+    assert art.metrics["PrivateTest"]["n"] < 500  # unknown / not-a-face images are dropped
+
+
+def test_cli_train_and_evaluate_reproduce_the_artifact(tmp_path, arts, capsys):
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps(TINY.replace(epochs=1).to_dict()))
+    assert cli.main(["train", str(cfg), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "artifact:" in out and "PrivateTest: accuracy" in out
+    (folder,) = [p for p in arts.iterdir() if p.is_dir()]
+    stored = json.loads((folder / "metrics.json").read_text())["PrivateTest"]
+    assert cli.main(["evaluate", "--model", str(folder), "--split", "PrivateTest", "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1, "exactly one JSON object on stdout"
+    got = json.loads(lines[0])
+    for key in ("n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_precision",
+                "weighted_recall", "weighted_f1", "per_class", "confusion"):
+        assert got[key] == stored[key], key
+    assert set(got["per_class"]["angry"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_cli_bad_input(tmp_path, arts, capsys):
+    assert cli.main(["evaluate", "--model", str(tmp_path / "nope.keras")]) == 2
+    assert "no model file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"depth": 3}')
+    assert cli.main(["train", str(bad)]) == 2
+    assert "unknown config key" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", "--model", "x", "--split", "Validation"])
+    assert "invalid choice" in capsys.readouterr().err
+    # a model for another input shape
+    import keras
+
+    from fer_utils import models
+    wrong = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(7)])
+    wrong.save(tmp_path / "wrong.keras")
+    assert cli.main(["evaluate", "--model", str(tmp_path / "wrong.keras")]) == 2
+    assert "expects inputs of shape (64, 64, 3)" in capsys.readouterr().err
+    other8 = models.plain_cnn(3, width=8, n_classes=8)
+    other8.save(tmp_path / "eight.keras")
+    assert cli.main(["evaluate", "--model", str(tmp_path / "eight.keras"), "--labels", "fer"]) == 2
+    assert "predicts 8 classes" in capsys.readouterr().err
+    (tmp_path / "junk.keras").write_text("not a model")
+    assert cli.main(["evaluate", "--model", str(tmp_path / "junk.keras")]) == 2
+    assert "not a readable Keras model" in capsys.readouterr().err

@@ -72,11 +72,12 @@ def _audit(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from fer_utils.train import TrainConfig, train
 
-    config = TrainConfig.from_json(args.config)
+    from pathlib import Path
+
+    config = (TrainConfig.from_json(args.config) if Path(args.config).suffix == ".json"
+              else TrainConfig.named(args.config))
     if args.quick:
-        config = config.replace(train_limit=min(config.train_limit or 10**9, 600),
-                                eval_limit=min(config.eval_limit or 10**9, 200),
-                                epochs=min(config.epochs, 2))
+        config = config.quick()
     art = train(config, retrain=args.retrain, progress=not args.no_progress)
     m = art.metrics
     print(f"artifact: {art.display}")
@@ -142,10 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_audit)
     p = sub.add_parser("train", help="train one experiment (or load its artifact)")
-    p.add_argument("config", help="JSON file with TrainConfig fields (see configs/)")
+    p.add_argument("config", help="JSON file with TrainConfig fields, or the name of a course "
+                   "config such as ablation/cnn-d4-s0")
     p.add_argument("--retrain", action="store_true", help="train even if the artifact exists")
     p.add_argument("--quick", action="store_true",
-                   help="at most 600 training images, 200 per evaluation split, 2 epochs")
+                   help="at most 1,500 training images, 300 per evaluation split, 2 epochs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.set_defaults(func=_train)
     p = sub.add_parser("evaluate", help="evaluate a saved model on one split")

@@ -118,8 +118,39 @@ class TrainConfig:
             raise ValueError(f"{path.name}: not valid JSON ({exc})") from None
         return cls.from_dict(d)
 
+    @classmethod
+    def named(cls, name: str) -> "TrainConfig":
+        """A config shipped with the course, e.g. ``"ablation/cnn-d4-s0"``.
+
+        Looked up in the package (``fer_utils/configs``) and then in the repository's
+        ``configs/`` folder, so it works in Colab (package only) and in a checkout.
+        """
+        for folder in config_dirs():
+            f = folder / f"{name}.json"
+            if f.is_file():
+                return cls.from_json(f)
+        known = sorted({p.relative_to(d).with_suffix("").as_posix()
+                        for d in config_dirs() for p in d.glob("**/*.json")})
+        raise FileNotFoundError(f"no config named {name!r}; known: {', '.join(known) or 'none'}")
+
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
+
+    def quick(self) -> "TrainConfig":
+        """The quick-mode version (tests, CI): ≤ 1,500 training and ≤ 300 evaluation images
+        per split, ≤ 2 epochs. A different config, so it never overwrites a real artifact."""
+        return self.replace(train_limit=min(self.train_limit or 10**9, 1500),
+                            eval_limit=min(self.eval_limit or 10**9, 300),
+                            epochs=min(self.epochs, 2))
+
+    def for_runtime(self) -> "TrainConfig":
+        """:meth:`quick` when ``FER_QUICK`` is set, else the config itself (for notebooks)."""
+        return self.quick() if runtime.quick_mode() else self
+
+
+def config_dirs() -> list[Path]:
+    """Folders holding the course's named experiment configs."""
+    return [d for d in (Path(__file__).parent / "configs", paths.repo_root() / "configs") if d.is_dir()]
 
 
 def data_id(ds: FERDataset) -> str:

@@ -124,3 +124,45 @@ def confusion_heatmap(matrix: np.ndarray, row_names: Sequence[str], col_names: S
     if fig is not None:
         fig.tight_layout()
     return fig if fig is not None else ax.figure
+
+
+def conv_filters(model, layer: str, *, max_filters: int = 32, title: str = ""):
+    """The 3×3 kernels of a convolution layer's first input channel, one small image each."""
+    plt = _plt()
+    w = np.asarray(model.get_layer(layer).get_weights()[0])  # (k, k, in, out)
+    n = min(max_filters, w.shape[-1])
+    ncols = min(n, 16)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.6, nrows * 0.7), squeeze=False)
+    lim = np.abs(w[:, :, 0, :n]).max()
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(w[:, :, 0, i], cmap="RdBu_r", vmin=-lim, vmax=lim)
+    fig.suptitle(title or f"{layer}: learned 3×3 kernels (red +, blue −)")
+    fig.tight_layout()
+    return fig
+
+
+def feature_maps(model, image: np.ndarray, layers: Sequence[str], *, per_layer: int = 8):
+    """Activations of ``layers`` for one raw image ``(48, 48)``: a row of maps per layer."""
+    import keras
+
+    plt = _plt()
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in layers])
+    outs = probe(image[None, ..., None].astype(np.float32), training=False)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    fig, axes = plt.subplots(len(layers), per_layer + 1,
+                             figsize=((per_layer + 1) * 0.95, len(layers) * 1.05), squeeze=False)
+    for r, (name, out) in enumerate(zip(layers, outs)):
+        out = np.asarray(out)[0]
+        axes[r, 0].imshow(image, cmap="gray", vmin=0, vmax=255)
+        axes[r, 0].set_ylabel(f"{name}\n{out.shape[0]}×{out.shape[1]}×{out.shape[2]}", fontsize=7)
+        for c in range(per_layer + 1):
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+        for c in range(min(per_layer, out.shape[-1])):
+            axes[r, c + 1].imshow(out[..., c], cmap="viridis")
+    fig.suptitle("Feature maps: what the first channels of each layer respond to")
+    fig.tight_layout()
+    return fig

@@ -295,6 +295,16 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
 # training
 # --------------------------------------------------------------------------------------
 
+def save_inference_model(model, path: str | Path) -> None:
+    """Save weights and architecture without the optimizer state (a third of the size).
+
+    The artifact is for inference and evaluation; resuming uses the checkpoint instead.
+    """
+    slim = model.__class__.from_config(model.get_config())  # never compiled: no optimizer
+    slim.set_weights(model.get_weights())
+    slim.save(path)
+
+
 def _seed_everything(seed: int) -> None:
     import random
 
@@ -430,7 +440,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         pred = predict_proba(best, ds.images[idx]).argmax(axis=1)
         result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)
         result[split]["seconds"] = round(time.perf_counter() - t0, 2)
-    best.save(out / "model.keras")
+    save_inference_model(best, out / "model.keras")
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
     shutil.rmtree(ckpt)  # the artifact keeps only the best model (small)

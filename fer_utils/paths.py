@@ -46,9 +46,17 @@ def repo_root() -> Path:
 
 
 def artifacts_dir() -> Path:
-    """Committed training artifacts: ``$FER_ARTIFACTS_DIR``, else ``<repo>/data``."""
+    """Training artifacts: ``$FER_ARTIFACTS_DIR``, else ``<repo>/data`` (committed).
+
+    In quick mode (``FER_QUICK=1``) the default is ``<cache>/quick-artifacts`` instead, so
+    the small models of test runs never land next to the book's models.
+    """
     value = os.environ.get(ARTIFACTS_ENV, "").strip()
-    return Path(value).expanduser() if value else repo_root() / "data"
+    if value:
+        return Path(value).expanduser()
+    if os.environ.get("FER_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return cache_dir() / "quick-artifacts"
+    return repo_root() / "data"
 
 
 def display_path(path: os.PathLike | str) -> str:

@@ -257,3 +257,11 @@ def test_display_path_hides_the_machine(tmp_path, monkeypatch):
     shown = paths.display_path(tmp_path / "fer2013" / "fer2013.csv.gz")
     assert shown == "$FER_DATA_DIR/fer2013/fer2013.csv.gz"
     assert str(tmp_path) not in paths.display_path("/somewhere/else/file.csv")
+
+
+def test_quick_mode_artifacts_stay_out_of_the_repository(monkeypatch):
+    monkeypatch.delenv("FER_ARTIFACTS_DIR", raising=False)
+    monkeypatch.setenv("FER_QUICK", "1")
+    assert paths.artifacts_dir() == paths.cache_dir() / "quick-artifacts"
+    monkeypatch.setenv("FER_QUICK", "0")
+    assert paths.artifacts_dir() == paths.repo_root() / "data"

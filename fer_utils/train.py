@@ -122,8 +122,8 @@ class TrainConfig:
     def named(cls, name: str) -> "TrainConfig":
         """A config shipped with the course, e.g. ``"ablation/cnn-d4-s0"``.
 
-        Looked up in the package (``fer_utils/configs``) and then in the repository's
-        ``configs/`` folder, so it works in Colab (package only) and in a checkout.
+        Looked up in the package (``fer_utils/configs``), so it works wherever the package
+        is installed (Colab included).
         """
         for folder in config_dirs():
             f = folder / f"{name}.json"
@@ -150,7 +150,7 @@ class TrainConfig:
 
 def config_dirs() -> list[Path]:
     """Folders holding the course's named experiment configs."""
-    return [d for d in (Path(__file__).parent / "configs", paths.repo_root() / "configs") if d.is_dir()]
+    return [d for d in (Path(__file__).parent / "configs",) if d.is_dir()]
 
 
 def data_id(ds: FERDataset) -> str:

@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 export TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=2
 for seed in 0 1 2; do
   for depth in 3 4 5 6; do
-    .venv/bin/python -m fer_utils train "configs/ablation/cnn-d${depth}-s${seed}.json" --no-progress
+    .venv/bin/python -m fer_utils train "ablation/cnn-d${depth}-s${seed}" --no-progress
   done
 done

@@ -138,3 +138,12 @@ def test_cli_bad_input(tmp_path, arts, capsys):
     (tmp_path / "junk.keras").write_text("not a model")
     assert cli.main(["evaluate", "--model", str(tmp_path / "junk.keras")]) == 2
     assert "not a readable Keras model" in capsys.readouterr().err
+
+
+def test_named_configs_ship_with_the_package():
+    for depth in (3, 4, 5, 6):
+        for seed in (0, 1, 2):
+            c = T.TrainConfig.named(f"ablation/cnn-d{depth}-s{seed}")
+            assert c.model_args["depth"] == depth and c.seed == seed
+    with pytest.raises(FileNotFoundError, match="known: ablation/cnn-d3-s0"):
+        T.TrainConfig.named("ablation/cnn-d9")

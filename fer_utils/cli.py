@@ -96,7 +96,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from fer_utils import metrics as M
     from fer_utils.data import load_fer2013
-    from fer_utils.train import evaluation_labels, predict_proba
+    from fer_utils.train import evaluate_model
 
     path = Path(args.model)
     if path.is_dir():
@@ -105,21 +105,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{args.model}: no model file (expected a .keras file or an "
                                 "artifact folder holding model.keras)")
     ds = load_fer2013(args.data, progress=False)
-    if args.split not in ds.splits:
-        raise ValueError(f"no split {args.split!r} in {ds.source}; it has {list(ds.splits)}")
-    label_set = "fer" if args.labels == "fer" else "ferplus-majority"
-    y, keep, names = evaluation_labels(ds, label_set)
-    import keras
-    try:
-        model = keras.models.load_model(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise ValueError(f"{path.name}: not a readable Keras model ({type(exc).__name__}: {exc})") from None
-    if model.output_shape[-1] != len(names):
-        raise ValueError(f"the model predicts {model.output_shape[-1]} classes but --labels "
-                         f"{args.labels} has {len(names)} ({', '.join(names)})")
-    idx = np.flatnonzero((ds.usage == args.split) & keep)
-    pred = predict_proba(model, ds.images[idx]).argmax(axis=1)
-    result = M.classification_metrics(y[idx], pred, names)
+    label_set = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-majority"}[args.labels]
+    result = evaluate_model(path, ds, args.split, label_set)
     if args.json:
         print(json.dumps({"model": path.name, "split": args.split, "labels": args.labels,
                           "data": ds.source, **result}))
@@ -153,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a saved model on one split")
     p.add_argument("--model", required=True, help="model.keras file or artifact folder")
     p.add_argument("--split", default="PrivateTest", choices=_SPLIT_CHOICES)
-    p.add_argument("--labels", default="fer", choices=["fer", "ferplus"],
-                   help="FER-2013 labels, or FERPlus majority labels (8 classes)")
+    p.add_argument("--labels", default="fer", choices=["fer", "fer-clean", "ferplus"],
+                   help="FER-2013 labels; FER-2013 labels on the images FERPlus accepts "
+                   "(fer-clean); or FERPlus majority labels (8 classes)")
     p.add_argument("--data", help="FER-2013 file or folder (default: $FER_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=_evaluate)

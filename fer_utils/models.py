@@ -91,11 +91,78 @@ def plain_cnn(depth: int = 4, width: int = 16, *, n_classes: int = 7, head: str 
     return keras.Model(inputs, outputs, name=name or f"cnn_d{depth}_w{width}")
 
 
-BUILDERS = {"cnn": plain_cnn}
+def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
+                  bn_momentum: float = 0.99, name: str | None = None):
+    """mini-Xception (Arriaga, Valdenegro-Toro & Plöger, 2017), the real-time model of Chapter 4.
+
+    Architecture as the paper describes it:
+
+    * base: two Conv 3×3 (8 filters, no padding) → batch norm → ReLU;
+    * four residual modules with 16, 32, 64, 128 filters. Main path: separable Conv 3×3 →
+      BN → ReLU → separable Conv 3×3 → BN → max pooling 3×3 stride 2. Shortcut: Conv 1×1
+      stride 2 → BN. The two paths are added;
+    * a Conv 3×3 with one filter per class → global average pooling → softmax.
+
+    No fully connected layer: with 7 classes the network has 58,423 parameters whatever the
+    input size (56,951 trainable). Convolution kernels carry an L2 penalty of ``l2``.
+
+    The paper feeds 64×64 grey faces scaled to [-1, 1]. FER-2013 images are 48×48, so
+    ``input_size=64`` upsamples inside the model (a ``Resizing`` layer); ``input_size=48``
+    skips that and trains about 30 % faster on a CPU with the same parameter count.
+
+    Parameters
+    ----------
+    n_classes : int
+        7 (FER-2013) or 8 (FERPlus with contempt).
+    input_size : int
+        Side of the square the network sees (the model's input is always raw 48×48×1).
+    l2 : float
+        L2 regularisation factor on convolution kernels (the paper: 0.01).
+    bn_momentum : float
+        Batch-norm momentum (Keras default 0.99, as the reference).
+
+    Returns
+    -------
+    keras.Model
+        Input ``(48, 48, 1)`` raw grey values 0–255; output ``(n_classes,)`` probabilities.
+    """
+    keras = _keras()
+    L = keras.layers
+    if input_size < 32:
+        raise ValueError(f"input_size must be at least 32 (four stride-2 stages), not {input_size}")
+    reg = keras.regularizers.L2(l2) if l2 else None
+
+    def bn(x, label):
+        return L.BatchNormalization(momentum=bn_momentum, name=label)(x)
+
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = _preprocess(inputs, input_size, "symmetric")
+    for i in (1, 2):
+        x = L.Conv2D(8, 3, use_bias=False, kernel_regularizer=reg, name=f"base_conv{i}")(x)
+        x = L.Activation("relu", name=f"base_relu{i}")(bn(x, f"base_bn{i}"))
+    for i, filters in enumerate((16, 32, 64, 128), start=1):
+        shortcut = L.Conv2D(filters, 1, strides=2, padding="same", use_bias=False,
+                            name=f"m{i}_shortcut")(x)
+        shortcut = bn(shortcut, f"m{i}_shortcut_bn")
+        x = L.SeparableConv2D(filters, 3, padding="same", use_bias=False, depthwise_regularizer=reg,
+                              pointwise_regularizer=reg, name=f"m{i}_sep1")(x)
+        x = L.Activation("relu", name=f"m{i}_relu")(bn(x, f"m{i}_bn1"))
+        x = L.SeparableConv2D(filters, 3, padding="same", use_bias=False, depthwise_regularizer=reg,
+                              pointwise_regularizer=reg, name=f"m{i}_sep2")(x)
+        x = bn(x, f"m{i}_bn2")
+        x = L.MaxPooling2D(3, strides=2, padding="same", name=f"m{i}_pool")(x)
+        x = L.Add(name=f"m{i}_add")([x, shortcut])
+    x = L.Conv2D(n_classes, 3, padding="same", kernel_regularizer=reg, name="class_conv")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    outputs = L.Activation("softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name or "mini_xception")
+
+
+BUILDERS = {"cnn": plain_cnn, "mini_xception": mini_xception}
 
 
 def build(kind: str, **kwargs):
-    """Build a model by name (``"cnn"``); keyword arguments go to the builder."""
+    """Build a model by name (``"cnn"``, ``"mini_xception"``); keyword arguments go to the builder."""
     if kind not in BUILDERS:
         raise ValueError(f"unknown model {kind!r}; available: {', '.join(sorted(BUILDERS))}")
     return BUILDERS[kind](**kwargs)

@@ -31,7 +31,7 @@ import numpy as np
 from fer_utils import paths, runtime
 from fer_utils.data import CLASS_NAMES, FERDataset, load_fer2013
 
-LABEL_SETS = ("fer", "ferplus-majority", "ferplus-crossentropy")
+LABEL_SETS = ("fer", "fer-clean", "ferplus-majority", "ferplus-crossentropy")
 _CHECKPOINT = "checkpoint"
 
 
@@ -47,8 +47,11 @@ class TrainConfig:
         Builder in :data:`fer_utils.models.BUILDERS`.
     model_args : dict
         Keyword arguments for the builder (e.g. ``{"depth": 4, "width": 32}``).
-    labels : {"fer", "ferplus-majority", "ferplus-crossentropy"}
-        Training targets; FERPlus sets drop images without a valid label.
+    labels : {"fer", "fer-clean", "ferplus-majority", "ferplus-crossentropy"}
+        Training targets. ``"fer"``: FER-2013's labels. ``"fer-clean"``: FER-2013's labels
+        on the images FERPlus's majority vote accepts as one of the seven emotions (unknown,
+        not-a-face and contempt removed). FERPlus sets: 8 classes, images without a valid
+        majority label dropped; ``crossentropy`` trains on the vote distribution.
     epochs, batch_size, learning_rate : training length, batch and Adam's initial rate.
     augment : bool
         Random rotation (±``rotation`` degrees), shift (±``shift`` of the size), zoom
@@ -213,20 +216,27 @@ def _limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, seed: int) ->
 
 def prepare_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """Targets for a label set: (hard labels (N,), soft targets (N, C), keep mask (N,), class names)."""
+    if labels not in LABEL_SETS:
+        raise ValueError(f"unknown label set {labels!r}; choose one of {', '.join(LABEL_SETS)}")
+    n = len(CLASS_NAMES)
     if labels == "fer":
-        n = len(CLASS_NAMES)
         return ds.labels, np.eye(n, dtype=np.float32)[ds.labels], np.ones(len(ds), bool), CLASS_NAMES
     from fer_utils import ferplus
-    mode = labels.split("-", 1)[1]
     votes = ferplus.votes_for(ds)
+    if labels == "fer-clean":
+        keep = ferplus.make_labels(votes, "majority", n_classes=7).keep
+        return ds.labels, np.eye(n, dtype=np.float32)[ds.labels], keep, CLASS_NAMES
+    mode = labels.split("-", 1)[1]
     lab = ferplus.make_labels(votes, mode, n_classes=8)
     return lab.labels, lab.targets, lab.keep, lab.class_names
 
 
 def evaluation_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Labels for evaluation: FER labels, or FERPlus **majority** for every FERPlus set."""
-    if labels == "fer":
-        return ds.labels, np.ones(len(ds), bool), CLASS_NAMES
+    """Labels for evaluation: FER labels (on the cleaned images for ``"fer-clean"``), or
+    FERPlus **majority** for every FERPlus set."""
+    if labels in ("fer", "fer-clean"):
+        y, _, keep, names = prepare_labels(ds, labels)
+        return y, keep, names
     y, _, keep, names = prepare_labels(ds, "ferplus-majority")
     return y, keep, names
 
@@ -289,6 +299,45 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
     out = [model(x[s:s + batch_size].astype(np.float32), training=False).numpy()
            for s in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: str = "fer") -> dict:
+    """Metrics of a saved model (path, artifact folder or ``keras.Model``) on one split.
+
+    ``labels`` is a training label set; FERPlus sets are evaluated with majority labels, as
+    in :func:`train`. The result is :func:`fer_utils.metrics.classification_metrics`'s dict,
+    the same that an artifact's ``metrics.json`` stores.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Missing or unreadable model file; unknown split or label set; a model whose input or
+        number of classes does not fit the data.
+    """
+    from fer_utils import metrics as M
+
+    if split not in ds.splits:
+        raise ValueError(f"no split {split!r} in {ds.source}; it has {list(ds.splits)}")
+    y, keep, names = evaluation_labels(ds, labels)
+    if not hasattr(model, "predict"):
+        import keras
+        path = Path(model)
+        if path.is_dir():
+            path = path / "model.keras"
+        if not path.is_file():
+            raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
+                                    "artifact folder holding model.keras)")
+        try:
+            model = keras.models.load_model(path, compile=False)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
+            raise ValueError(f"{path.name}: not a readable Keras model "
+                             f"({type(exc).__name__}: {exc})") from None
+    if model.output_shape[-1] != len(names):
+        raise ValueError(f"the model predicts {model.output_shape[-1]} classes but the label set "
+                         f"{labels!r} has {len(names)} ({', '.join(names)})")
+    idx = np.flatnonzero((ds.usage == split) & keep)
+    pred = predict_proba(model, ds.images[idx]).argmax(axis=1)
+    return M.classification_metrics(y[idx], pred, names)
 
 
 # --------------------------------------------------------------------------------------

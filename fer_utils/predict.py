@@ -1,0 +1,286 @@
+"""Emotions for faces in photos and frames: a fast classifier plus a face detector.
+
+:class:`Classifier` runs a saved course model through one of three back-ends, all giving the
+same probabilities (to float rounding):
+
+``"keras"``     an eager Keras call, ``model(x)`` (simple, slowest per call);
+``"function"``  the model traced once into a ``tf.function`` graph;
+``"tflite"``    a TensorFlow Lite interpreter (XNNPACK on CPU), fastest for one face at a
+                time: the real-time default. The ``.tflite`` file is converted once and kept
+                beside the model (or in the cache when the model's folder is read-only).
+
+:class:`EmotionRecognizer` = detector + crop + classifier: ``recognizer(rgb_image)`` returns
+one :class:`FacePrediction` per face. ``python -m fer_utils predict`` and ``webcam`` use it.
+
+The default model is the course's mini-Xception trained on FER-2013 labels (Chapter 4),
+committed under ``data/``; :func:`default_model_path` finds it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fer_utils import faces as F
+from fer_utils import paths, runtime
+
+BACKENDS = ("keras", "function", "tflite")
+DEFAULT_CONFIG = "realtime/mx-fer"
+
+
+def default_model_path() -> Path:
+    """The committed default model (mini-Xception, FER-2013 labels).
+
+    Raises
+    ------
+    FileNotFoundError
+        No trained default model is present (say how to get one).
+    """
+    from fer_utils.train import TrainConfig, artifact_key
+
+    key = artifact_key(TrainConfig.named(DEFAULT_CONFIG), "fer2013")
+    for root in (paths.repo_root() / "data", paths.artifacts_dir()):
+        f = root / key / "model.keras"
+        if f.is_file():
+            return f
+    raise FileNotFoundError(
+        f"the default model ({DEFAULT_CONFIG}) is not in this installation; pass --model "
+        f"PATH, or train it with: python -m fer_utils train {DEFAULT_CONFIG}")
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A ``.keras`` file from a file, an artifact folder, or ``None`` (the default model)."""
+    if model is None:
+        return default_model_path()
+    path = Path(model)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an artifact "
+                                "folder holding model.keras)")
+    return path
+
+
+def class_names_for(path: Path, n_outputs: int) -> tuple[str, ...]:
+    """Class names of a model: from its artifact's metrics.json, else by output size."""
+    import json
+
+    from fer_utils.data import CLASS_NAMES
+
+    m = path.parent / "metrics.json"
+    if m.is_file():
+        names = json.loads(m.read_text()).get("class_names")
+        if names and len(names) == n_outputs:
+            return tuple(names)
+    if n_outputs == 7:
+        return CLASS_NAMES
+    if n_outputs == 8:
+        return CLASS_NAMES + ("contempt",)
+    return tuple(f"class_{i}" for i in range(n_outputs))
+
+
+class Classifier:
+    """A saved course model, ready to classify 48×48 grey faces quickly.
+
+    Parameters
+    ----------
+    model : path, artifact folder, keras.Model or None
+        ``None`` loads :func:`default_model_path`.
+    backend : {"tflite", "function", "keras"}
+
+    Examples
+    --------
+    >>> clf = Classifier(backend="tflite")                 # doctest: +SKIP
+    >>> clf.predict(faces48).shape                         # (n, 7) probabilities  # doctest: +SKIP
+    """
+
+    def __init__(self, model=None, backend: str = "tflite", *, class_names=None) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        runtime.disable_onednn()
+        import keras
+
+        if isinstance(model, keras.Model):
+            self.path, self.model = None, model
+        else:
+            self.path = resolve_model_path(model)
+            try:
+                self.model = keras.models.load_model(self.path, compile=False)
+            except Exception as exc:  # noqa: BLE001 - a user's unreadable file
+                raise ValueError(f"{self.path.name}: not a readable Keras model "
+                                 f"({type(exc).__name__}: {exc})") from None
+        shape = tuple(self.model.input_shape[1:])
+        if shape != (F.FACE_SIZE, F.FACE_SIZE, 1):
+            raise ValueError(f"the model takes inputs {shape}, not 48×48×1 grey faces")
+        n = int(self.model.output_shape[-1])
+        self.class_names = tuple(class_names) if class_names else (
+            class_names_for(self.path, n) if self.path else class_names_for(Path("."), n))
+        self.backend = backend
+        self._fn = None
+        self._interp = None
+        if backend == "function":
+            import tensorflow as tf
+            self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        elif backend == "tflite":
+            self._interp = _tflite_interpreter(self.model, self.path)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n, classes)`` for faces ``(n, 48, 48[, 1])`` with values 0–255."""
+        x = np.asarray(x, np.float32)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.shape[1:] != (F.FACE_SIZE, F.FACE_SIZE, 1):
+            raise ValueError(f"expected faces (n, 48, 48, 1), got {x.shape}")
+        if len(x) == 0:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        if self.backend == "keras":
+            return np.asarray(self.model(x, training=False))
+        if self.backend == "function":
+            return self._fn(x).numpy()
+        return self._tflite(x)
+
+    def _tflite(self, x: np.ndarray) -> np.ndarray:
+        it = self._interp
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        if tuple(inp["shape"]) != x.shape:
+            it.resize_tensor_input(inp["index"], x.shape)
+            it.allocate_tensors()
+            inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        it.set_tensor(inp["index"], x)
+        it.invoke()
+        return it.get_tensor(out["index"]).copy()
+
+    def __repr__(self) -> str:
+        where = self.path.parent.name if self.path else self.model.name
+        return f"Classifier({where!r}, backend={self.backend!r}, classes={len(self.class_names)})"
+
+
+def tflite_bytes(model) -> bytes:
+    """Convert a Keras model to a TensorFlow Lite flatbuffer (float32, weights frozen)."""
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+def export_tflite(model_path: str | Path) -> Path:
+    """Write ``model.tflite`` beside a ``model.keras`` (commit it with the artifact)."""
+    import keras
+
+    model_path = Path(model_path)
+    out = model_path.with_suffix(".tflite")
+    out.write_bytes(tflite_bytes(keras.models.load_model(model_path, compile=False)))
+    return out
+
+
+def _tflite_interpreter(model, path: Path | None):
+    import contextlib
+    import io
+    import os
+    import warnings
+
+    import tensorflow as tf
+
+    content = None
+    if path is not None:
+        beside = path.with_suffix(".tflite")
+        if beside.is_file() and beside.stat().st_mtime >= path.stat().st_mtime:
+            content = beside.read_bytes()
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            cached = paths.cache_dir() / "tflite" / f"{digest}.tflite"
+            if cached.is_file():
+                content = cached.read_bytes()
+            else:
+                content = _quiet(tflite_bytes, model)
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(content)
+    else:
+        content = _quiet(tflite_bytes, model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+        with contextlib.redirect_stderr(io.StringIO()):
+            it = tf.lite.Interpreter(model_content=content,
+                                     num_threads=max(1, min(4, os.cpu_count() or 1)))
+    it.allocate_tensors()
+    return it
+
+
+def _quiet(fn, *args):
+    """Run the converter without its pages of output (Python and C++ level, stdout and stderr)."""
+    import contextlib
+    import io
+    import os
+    import sys
+    import tempfile
+    import warnings
+
+    with warnings.catch_warnings(), tempfile.TemporaryFile() as sink:
+        warnings.simplefilter("ignore")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                return fn(*args)
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+@dataclass
+class FacePrediction:
+    """One face: its box ``(x, y, w, h)``, the 48×48 crop, and class probabilities."""
+
+    box: tuple[int, int, int, int]
+    probabilities: dict[str, float]
+    crop: np.ndarray = field(repr=False, default=None)
+
+    @property
+    def emotion(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+    def as_dict(self) -> dict:
+        return {"box": [int(v) for v in self.box], "emotion": self.emotion,
+                "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()}}
+
+
+class EmotionRecognizer:
+    """Detector + crop + classifier. ``recognizer(image)`` → list of :class:`FacePrediction`.
+
+    Parameters
+    ----------
+    model : path, folder, keras.Model or None (default model)
+    detector : {"haar", "mediapipe"} or a :class:`fer_utils.faces.FaceDetector`
+    backend : classifier back-end (default TensorFlow Lite)
+    """
+
+    def __init__(self, model=None, detector: str | F.FaceDetector = "mediapipe",
+                 backend: str = "tflite") -> None:
+        self.classifier = model if isinstance(model, Classifier) else Classifier(model, backend)
+        self.detector = F.FaceDetector(detector) if isinstance(detector, str) else detector
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.classifier.class_names
+
+    def __call__(self, image: np.ndarray) -> list[FacePrediction]:
+        found = self.detector(image)
+        crops = F.crop_faces(image, found, self.detector.kind)
+        probs = self.classifier.predict(crops)
+        return [FacePrediction(f.box, dict(zip(self.class_names, map(float, p))), c[..., 0])
+                for f, p, c in zip(found, probs, crops)]
+
+    def predict_file(self, path: str | Path) -> list[FacePrediction]:
+        """Read a file safely (:func:`fer_utils.faces.read_image`) and recognise its faces."""
+        return self(F.read_image(path))
+
+    def close(self) -> None:
+        self.detector.close()

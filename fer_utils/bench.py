@@ -56,6 +56,18 @@ def time_call(fn, *, repeat: int = 3) -> float:
     return best
 
 
+def per_call_ms(fn, *, n: int = 100, warmup: int = 5) -> float:
+    """Median milliseconds of one ``fn()`` call over ``n`` calls, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times) * 1000)
+
+
 def save(name: str, result: dict) -> Path:
     """Write ``data/benchmarks/<name>.json`` with the machine description added."""
     out = paths.artifacts_dir() / "benchmarks" / f"{name}.json"

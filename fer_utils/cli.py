@@ -6,6 +6,8 @@ Commands
 ``audit``     load FER-2013 (or say why not) and print class counts, blanks and duplicates.
 ``train``     train one experiment from a JSON config (or load its artifact) and print where it is.
 ``evaluate``  evaluate a saved model on a split; ``--json`` prints one JSON object.
+``predict``   emotions of the faces in image files; ``--json`` prints one object per image.
+``webcam``    the real-time loop on a camera or a video file.
 
 A user's mistake (a missing or malformed file) ends with a one-line message on stderr and
 exit status 2, never a traceback.
@@ -117,6 +119,87 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    """Exit status: 0 all images read, 1 some could not be read, 2 none could."""
+    from pathlib import Path
+
+    from fer_utils.faces import ImageError
+    from fer_utils.predict import EmotionRecognizer
+
+    recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
+    failed = 0
+    for name in args.images:
+        try:
+            image = _read(name)
+            preds = recognizer(image)
+        except ImageError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"image": name, "faces": [], "error": str(exc)}), flush=True)
+            continue
+        if not preds:
+            print(f"{name}: no face found ({args.detector} detector)", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"image": name, "faces": [p.as_dict() for p in preds]}), flush=True)
+        else:
+            for i, p in enumerate(preds, 1):
+                top = ", ".join(f"{k} {v:.2f}" for k, v in sorted(
+                    p.probabilities.items(), key=lambda kv: -kv[1])[:3])
+                print(f"{name}: face {i} at {list(p.box)}: {p.emotion} ({top})")
+        if args.annotate:
+            from PIL import Image
+
+            from fer_utils.viz import draw_predictions
+            out_dir = Path(args.annotate)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target = out_dir / (Path(name).stem + "_emotions.png")
+            Image.fromarray(draw_predictions(image, preds)).save(target)
+            if not args.json:
+                print(f"  annotated: {target}")
+    recognizer.close()
+    if failed == len(args.images):
+        return 2
+    return 1 if failed else 0
+
+
+def _read(name: str):
+    from fer_utils.faces import read_image
+
+    return read_image(name)
+
+
+def _webcam(args: argparse.Namespace) -> int:
+    from fer_utils import realtime
+    from fer_utils.predict import EmotionRecognizer
+
+    if args.camera is not None and args.video is not None:
+        raise ValueError("give --camera N or --video FILE, not both")
+    recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
+    try:
+        stats = realtime.run(recognizer, camera=args.camera, video=args.video, out=args.out,
+                             show=not args.no_window, window=args.smooth,
+                             max_frames=args.max_frames, progress=args.out is not None)
+    except realtime.CameraError as exc:
+        raise ValueError(str(exc)) from None
+    finally:
+        recognizer.close()
+    print(f"{stats['frames']} frames, {stats['faces']} faces, {stats['fps']} frames/s end to end "
+          f"(detection {stats['detect_ms']} ms, classification {stats['classify_ms']} ms per frame)")
+    if args.out:
+        print(f"annotated video: {args.out}")
+    return 0
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model.keras file or artifact folder (default: the course's "
+                   "mini-Xception trained on FER-2013, committed under data/)")
+    p.add_argument("--detector", default="mediapipe", choices=["haar", "mediapipe"],
+                   help="face detector (default mediapipe: faster and finds more faces than Haar)")
+    p.add_argument("--backend", default="tflite", choices=["tflite", "function", "keras"],
+                   help="how the classifier runs (default tflite, the fastest on one face)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_utils", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,15 +229,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="FER-2013 file or folder (default: $FER_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=_evaluate)
+    p = sub.add_parser("predict", help="emotions of the faces in image files")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (JPEG, PNG, ...)")
+    _add_model_options(p)
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object per image: {"image", "faces": [{"box", "emotion", '
+                   '"probabilities"}]}')
+    p.add_argument("--annotate", metavar="DIR", help="also write each image with boxes and labels here")
+    p.set_defaults(func=_predict)
+    p = sub.add_parser("webcam", help="real-time emotions from a camera or a video file")
+    p.add_argument("--camera", type=int, help="camera index (default 0)")
+    p.add_argument("--video", help="read frames from this video file instead of a camera")
+    p.add_argument("--out", help="write the annotated video here (.mp4)")
+    p.add_argument("--no-window", action="store_true", help="do not open a window (headless)")
+    p.add_argument("--smooth", type=int, default=10, help="frames to average each face over (10)")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    _add_model_options(p)
+    p.set_defaults(func=_webcam)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from fer_utils.data import DataFormatError, ProtocolError
+    from fer_utils.faces import DetectorError
+    from fer_utils.realtime import CameraError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, DataFormatError, ProtocolError, ValueError) as exc:
+    except (FileNotFoundError, DataFormatError, ProtocolError, ValueError, CameraError,
+            DetectorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

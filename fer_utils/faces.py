@@ -35,6 +35,10 @@ class ImageError(ValueError):
     """A file that cannot be used as an image (with the reason)."""
 
 
+class DetectorError(RuntimeError):
+    """A face detector that cannot run here (with what to install or choose instead)."""
+
+
 # --------------------------------------------------------------------------------------
 # reading
 # --------------------------------------------------------------------------------------
@@ -167,7 +171,7 @@ class FaceDetector:
             xml = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
             self._impl = cv2.CascadeClassifier(str(xml))
             if self._impl.empty():
-                raise RuntimeError(f"OpenCV could not load its Haar cascade {xml}")
+                raise DetectorError(f"OpenCV could not load its Haar cascade {xml}")
         else:
             self._impl = _mediapipe_detector(min_confidence)
 
@@ -214,15 +218,23 @@ class FaceDetector:
 
 
 def _mediapipe_detector(min_confidence: float):
+    import os
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
     try:
         import mediapipe as mp
         solutions = mp.solutions
     except (ImportError, AttributeError):
-        raise RuntimeError(
+        raise DetectorError(
             "the 'mediapipe' detector needs mediapipe with the legacy solutions API "
             "(pip install 'mediapipe==0.10.21'); use --detector haar otherwise") from None
-    return solutions.face_detection.FaceDetection(model_selection=0,
-                                                  min_detection_confidence=min_confidence)
+    from fer_utils.runtime import quiet_native
+
+    with quiet_native():  # absl start-up warnings; the first call prints more, so warm up
+        det = solutions.face_detection.FaceDetection(model_selection=0,
+                                                     min_detection_confidence=min_confidence)
+        det.process(np.zeros((64, 64, 3), np.uint8))
+    return det
 
 
 def detect_faces(image: np.ndarray, detector: str | FaceDetector = "haar") -> list[Face]:

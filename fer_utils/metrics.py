@@ -108,3 +108,20 @@ def binary_accuracy_trap(n_classes: int = 8, n: int = 1000, seed: int = 0) -> fl
     metric = keras.metrics.BinaryAccuracy()
     metric.update_state(y_true, y_pred)
     return float(metric.result())
+
+
+def top_confusions(metrics: dict, k: int = 5):
+    """The ``k`` largest off-diagonal cells of the row-normalised confusion matrix.
+
+    Returns a DataFrame with ``true``, ``predicted``, ``share`` (fraction of the true class
+    predicted as the other) and ``count``, largest share first.
+    """
+    import pandas as pd
+
+    names = list(metrics["per_class"])
+    m = np.asarray(metrics["confusion"], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.nan_to_num(m / m.sum(axis=1, keepdims=True))
+    rows = [{"true": names[i], "predicted": names[j], "share": share[i, j], "count": int(m[i, j])}
+            for i in range(len(names)) for j in range(len(names)) if i != j]
+    return pd.DataFrame(rows).sort_values("share", ascending=False).head(k).reset_index(drop=True)

@@ -171,3 +171,18 @@ def build(kind: str, **kwargs):
 def count_params(model) -> int:
     """Trainable plus non-trainable parameters."""
     return int(model.count_params())
+
+
+def layer_table(model):
+    """One row per layer with weights: name, type, output shape, parameters (a DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for layer in model.layers:
+        n = layer.count_params()
+        if n == 0 and type(layer).__name__ not in ("Add", "GlobalAveragePooling2D", "MaxPooling2D"):
+            continue
+        shape = tuple(layer.output.shape[1:]) if hasattr(layer, "output") else ()
+        rows.append({"layer": layer.name, "type": type(layer).__name__,
+                     "output": "×".join(str(d) for d in shape), "params": n})
+    return pd.DataFrame(rows).set_index("layer")

@@ -177,10 +177,7 @@ def export_tflite(model_path: str | Path) -> Path:
 
 
 def _tflite_interpreter(model, path: Path | None):
-    import contextlib
-    import io
     import os
-    import warnings
 
     import tensorflow as tf
 
@@ -200,39 +197,23 @@ def _tflite_interpreter(model, path: Path | None):
                 cached.write_bytes(content)
     else:
         content = _quiet(tflite_bytes, model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-        with contextlib.redirect_stderr(io.StringIO()):
-            it = tf.lite.Interpreter(model_content=content,
-                                     num_threads=max(1, min(4, os.cpu_count() or 1)))
+    with runtime.quiet_native():  # deprecation notice, XNNPACK INFO line on first invoke
+        it = tf.lite.Interpreter(model_content=content,
+                                 num_threads=max(1, min(4, os.cpu_count() or 1)))
+        it.allocate_tensors()
+        x = np.zeros((1, F.FACE_SIZE, F.FACE_SIZE, 1), np.float32)
+        it.resize_tensor_input(it.get_input_details()[0]["index"], x.shape)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
     it.allocate_tensors()
     return it
 
 
 def _quiet(fn, *args):
-    """Run the converter without its pages of output (Python and C++ level, stdout and stderr)."""
-    import contextlib
-    import io
-    import os
-    import sys
-    import tempfile
-    import warnings
-
-    with warnings.catch_warnings(), tempfile.TemporaryFile() as sink:
-        warnings.simplefilter("ignore")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        saved = [os.dup(1), os.dup(2)]
-        try:
-            os.dup2(sink.fileno(), 1)
-            os.dup2(sink.fileno(), 2)
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                return fn(*args)
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
+    """Run ``fn`` without the pages of native log output that TF/TFLite print."""
+    with runtime.quiet_native():
+        return fn(*args)
 
 
 @dataclass
@@ -242,10 +223,11 @@ class FacePrediction:
     box: tuple[int, int, int, int]
     probabilities: dict[str, float]
     crop: np.ndarray = field(repr=False, default=None)
+    label: str | None = None  # set when a rule other than the top probability decides
 
     @property
     def emotion(self) -> str:
-        return max(self.probabilities, key=self.probabilities.get)
+        return self.label or max(self.probabilities, key=self.probabilities.get)
 
     def as_dict(self) -> dict:
         return {"box": [int(v) for v in self.box], "emotion": self.emotion,

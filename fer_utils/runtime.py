@@ -74,3 +74,49 @@ def quick_mode() -> bool:
 def in_colab() -> bool:
     """True inside Google Colab."""
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+class quiet_native:
+    """Silence C++ log lines (TFLite, MediaPipe/absl) written straight to stdout/stderr.
+
+    Those libraries print "INFO: Created TensorFlow Lite XNNPACK delegate" and absl warnings
+    from native code, past Python's ``sys.stderr``; a command-line tool or a notebook output
+    should not show them. Used around model conversion, interpreter and detector start-up.
+    Errors are not lost: Python exceptions still propagate.
+
+    >>> with quiet_native():
+    ...     pass
+    """
+
+    def __enter__(self):
+        import tempfile
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._sink = tempfile.TemporaryFile()
+        try:
+            self._saved = [os.dup(1), os.dup(2)]
+        except OSError:  # no real file descriptors (some embedded consoles)
+            self._saved = None
+            return self
+        os.dup2(self._sink.fileno(), 1)
+        os.dup2(self._sink.fileno(), 2)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.simplefilter("ignore")
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved is not None:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except Exception:  # noqa: BLE001
+                pass
+            os.dup2(self._saved[0], 1)
+            os.dup2(self._saved[1], 2)
+            for fd in self._saved:
+                os.close(fd)
+            self._warnings.__exit__(*exc)
+        self._sink.close()
+        return False

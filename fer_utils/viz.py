@@ -166,3 +166,66 @@ def feature_maps(model, image: np.ndarray, layers: Sequence[str], *, per_layer: 
     fig.suptitle("Feature maps: what the first channels of each layer respond to")
     fig.tight_layout()
     return fig
+
+
+def _hex_to_rgb(color: str) -> tuple[int, int, int]:
+    color = color.lstrip("#")
+    return tuple(int(color[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def draw_predictions(image: np.ndarray, predictions, *, thickness: int | None = None) -> np.ndarray:
+    """A copy of an RGB image with a box and "emotion p" label per face (OpenCV drawing).
+
+    ``predictions``: :class:`fer_utils.predict.FacePrediction` objects (or anything with
+    ``box``, ``emotion`` and ``probabilities``). Used by the ``predict --annotate`` and
+    ``webcam`` commands; colours are the book's class colours.
+    """
+    import cv2
+
+    out = np.ascontiguousarray(image.copy() if image.ndim == 3 else np.repeat(image[..., None], 3, 2))
+    h = out.shape[0]
+    t = thickness or max(1, h // 240)
+    for p in predictions:
+        x, y, w, hh = (int(v) for v in p.box)
+        color = _hex_to_rgb(CLASS_COLORS.get(p.emotion, "#ffffff"))
+        cv2.rectangle(out, (x, y), (x + w, y + hh), color, t)
+        text = f"{p.emotion} {p.probabilities[p.emotion]:.2f}"
+        scale = max(0.4, h / 900)
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, t)
+        y0 = max(th + base, y)
+        cv2.rectangle(out, (x, y0 - th - base), (x + tw, y0), color, -1)
+        cv2.putText(out, text, (x, y0 - base), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), t,
+                    cv2.LINE_AA)
+    return out
+
+
+def prediction_figure(image: np.ndarray, predictions, *, title: str = ""):
+    """The photo with boxes, and per face its 48×48 crop and a probability bar chart."""
+    plt = _plt()
+    n = max(1, len(predictions))
+    fig = plt.figure(figsize=(9, 2.6 * n + 0.4))
+    grid = fig.add_gridspec(n, 3, width_ratios=[2.2, 0.8, 2.0])
+    ax = fig.add_subplot(grid[:, 0])
+    ax.imshow(draw_predictions(image, predictions))
+    ax.set_axis_off()
+    ax.set_title(title or f"{len(predictions)} face(s) found", fontsize=10)
+    for i, p in enumerate(predictions):
+        crop_ax = fig.add_subplot(grid[i, 1])
+        if getattr(p, "crop", None) is not None:
+            crop_ax.imshow(p.crop, cmap="gray", vmin=0, vmax=255)
+        crop_ax.set_axis_off()
+        crop_ax.set_title(f"face {i + 1}: 48×48 input", fontsize=8)
+        bar_ax = fig.add_subplot(grid[i, 2])
+        names = list(p.probabilities)
+        values = [p.probabilities[k] for k in names]
+        bar_ax.barh(names, values, color=[CLASS_COLORS.get(k, "#777777") for k in names])
+        bar_ax.set_xlim(0, 1)
+        bar_ax.invert_yaxis()
+        bar_ax.set_xlabel("probability", fontsize=8)
+        bar_ax.tick_params(labelsize=8)
+        bar_ax.spines[["top", "right"]].set_visible(False)
+    if not predictions:
+        fig.add_subplot(grid[0, 1:]).text(0.5, 0.5, "no face detected", ha="center", va="center")
+        fig.axes[-1].set_axis_off()
+    fig.tight_layout()
+    return fig

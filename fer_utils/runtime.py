@@ -23,6 +23,7 @@ Python; the course respects an explicit choice and :func:`onednn_status` reports
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 import warnings
@@ -104,10 +105,13 @@ class quiet_native:
         self._warnings = warnings.catch_warnings()
         self._warnings.__enter__()
         warnings.simplefilter("ignore")
+        self._streams = (sys.stdout, sys.stderr)  # Python-level prints (e.g. Keras's export)
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
         return self
 
     def __exit__(self, *exc):
         if self._saved is not None:
+            sys.stdout, sys.stderr = self._streams
             try:
                 sys.stdout.flush()
                 sys.stderr.flush()

@@ -55,3 +55,19 @@ def test_modules_import_cheaply(module):
     out = run(f"import sys, {module}; print(sorted(m for m in ('tensorflow', 'cv2', 'mediapipe') "
               "if m in sys.modules))")
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_quiet_native_swallows_native_and_python_output(capfd):
+    import os
+    import sys
+
+    from fer_utils.runtime import quiet_native
+
+    with quiet_native():
+        os.write(1, b"native stdout\n")
+        os.write(2, b"native stderr\n")
+        print("python stdout")
+        print("python stderr", file=sys.stderr)
+    print("after")
+    out, err = capfd.readouterr()
+    assert out == "after\n" and err == ""

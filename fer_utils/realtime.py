@@ -127,7 +127,7 @@ def can_show_window() -> bool:
 
 def run(recognizer, *, camera: int | None = None, video: str | Path | None = None,
         out: str | Path | None = None, show: bool = True, window: int = 10,
-        max_frames: int | None = None, progress: bool = False) -> dict:
+        max_frames: int | None = None, progress: bool = False, on_frame=None) -> dict:
     """The real-time loop. Returns timing statistics.
 
     Parameters
@@ -142,6 +142,9 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
         Frames to smooth over (0 or 1: no smoothing).
     max_frames : int, optional
         Stop after this many frames.
+    on_frame : callable, optional
+        Called as ``on_frame(index, predictions)`` with each frame's smoothed predictions
+        (e.g. to build a mood summary, :func:`mood_summary`).
 
     Returns
     -------
@@ -182,6 +185,8 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
             preds = [FacePrediction(f.box, dict(zip(recognizer.class_names, map(float, p))),
                                     c[..., 0]) for f, p, c in zip(found, probs, crops)]
             preds = smoother.update(preds)
+            if on_frame is not None:
+                on_frame(stats["frames"], preds)
             stats["detect_s"] += t1 - t0
             stats["classify_s"] += t2 - t1
             stats["frames"] += 1
@@ -211,6 +216,13 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
             "fps": round(stats["frames"] / seconds, 1),
             "detect_ms": round(1000 * stats["detect_s"] / n, 2),
             "classify_ms": round(1000 * stats["classify_s"] / n, 2)}
+
+
+def mood_summary(labels, class_names) -> dict[str, float]:
+    """Share of observations per emotion (seed 003's "daily mood summary"), in class order."""
+    labels = list(labels)
+    n = max(1, len(labels))
+    return {c: labels.count(c) / n for c in class_names}
 
 
 def _writer(path, shape, fps: float):

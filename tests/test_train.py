@@ -147,3 +147,43 @@ def test_named_configs_ship_with_the_package():
             assert c.model_args["depth"] == depth and c.seed == seed
     with pytest.raises(FileNotFoundError, match="known: ablation/cnn-d3-s0"):
         T.TrainConfig.named("ablation/cnn-d9")
+
+
+def test_label_sets_select_the_right_images(sample):
+    """fer / fer-clean / FERPlus sets: which images each keeps, and their targets."""
+    from fer_utils import ferplus
+
+    votes = ferplus.votes_for(sample)
+    maj7 = ferplus.make_labels(votes, "majority", n_classes=7)
+    maj8 = ferplus.make_labels(votes, "majority", n_classes=8)
+    y, t, keep, names = T.prepare_labels(sample, "fer")
+    assert keep.all() and len(names) == 7 and (t.argmax(1) == sample.labels).all()
+    y, t, keep, names = T.prepare_labels(sample, "fer-clean")
+    assert (keep == maj7.keep).all() and keep.sum() < len(sample) and (y == sample.labels).all()
+    y, t, keep, names = T.prepare_labels(sample, "ferplus-majority")
+    assert len(names) == 8 and (keep == maj8.keep).all()
+    assert (y[keep] == maj8.labels[keep]).all() and np.allclose(t[keep].sum(1), 1)
+    y, t, keep, names = T.prepare_labels(sample, "ferplus-crossentropy")
+    assert np.allclose(t[keep].sum(1), 1) and (t[keep].max(1) < 1).any()  # soft targets
+    # evaluation of every FERPlus set uses majority labels; fer-clean keeps its subset
+    ye, ke, _ = T.evaluation_labels(sample, "ferplus-crossentropy")
+    assert (ke == maj8.keep).all() and (ye[ke] == maj8.labels[ke]).all()
+    ye, ke, _ = T.evaluation_labels(sample, "fer-clean")
+    assert (ke == maj7.keep).all()
+    with pytest.raises(ValueError, match="unknown label set"):
+        T.prepare_labels(sample, "ferplus-votes")
+
+
+def test_mini_xception_matches_the_paper():
+    from fer_utils import models
+    m = models.mini_xception()
+    assert models.count_params(m) == 58_423 and m.input_shape == (None, 48, 48, 1)
+    assert models.count_params(models.mini_xception(input_size=48)) == 58_423
+    assert models.mini_xception(n_classes=8).output_shape == (None, 8)
+    names = [layer.name for layer in m.layers]
+    assert sum(n.endswith("_add") for n in names) == 4 and "gap" in names
+    assert not any(type(layer).__name__ == "Dense" for layer in m.layers)
+    with pytest.raises(ValueError, match="input_size must be at least 32"):
+        models.mini_xception(input_size=24)
+    table = models.layer_table(m)
+    assert table["params"].sum() == 58_423

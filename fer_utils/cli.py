@@ -94,18 +94,11 @@ _SPLIT_CHOICES = ("Training", "PublicTest", "PrivateTest", "Test")
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from fer_utils import metrics as M
     from fer_utils.data import load_fer2013
-    from fer_utils.train import evaluate_model
+    from fer_utils.train import evaluate_model, model_file
 
-    path = Path(args.model)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{args.model}: no model file (expected a .keras file or an "
-                                "artifact folder holding model.keras)")
+    path = model_file(args.model)  # fail before loading the data
     ds = load_fer2013(args.data, progress=False)
     label_set = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-majority"}[args.labels]
     result = evaluate_model(path, ds, args.split, label_set)
@@ -123,14 +116,14 @@ def _predict(args: argparse.Namespace) -> int:
     """Exit status: 0 all images read, 1 some could not be read, 2 none could."""
     from pathlib import Path
 
-    from fer_utils.faces import ImageError
+    from fer_utils.faces import ImageError, read_image
     from fer_utils.predict import EmotionRecognizer
 
     recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
     failed = 0
     for name in args.images:
         try:
-            image = _read(name)
+            image = read_image(name)
             preds = recognizer(image)
         except ImageError as exc:
             failed += 1
@@ -161,12 +154,6 @@ def _predict(args: argparse.Namespace) -> int:
     if failed == len(args.images):
         return 2
     return 1 if failed else 0
-
-
-def _read(name: str):
-    from fer_utils.faces import read_image
-
-    return read_image(name)
 
 
 def _webcam(args: argparse.Namespace) -> int:

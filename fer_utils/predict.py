@@ -54,13 +54,8 @@ def resolve_model_path(model: str | Path | None) -> Path:
     """A ``.keras`` file from a file, an artifact folder, or ``None`` (the default model)."""
     if model is None:
         return default_model_path()
-    path = Path(model)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an artifact "
-                                "folder holding model.keras)")
-    return path
+    from fer_utils.train import model_file
+    return model_file(model)
 
 
 def class_names_for(path: Path, n_outputs: int) -> tuple[str, ...]:
@@ -105,12 +100,9 @@ class Classifier:
         if isinstance(model, keras.Model):
             self.path, self.model = None, model
         else:
+            from fer_utils.train import load_model_file
             self.path = resolve_model_path(model)
-            try:
-                self.model = keras.models.load_model(self.path, compile=False)
-            except Exception as exc:  # noqa: BLE001 - a user's unreadable file
-                raise ValueError(f"{self.path.name}: not a readable Keras model "
-                                 f"({type(exc).__name__}: {exc})") from None
+            self.model = load_model_file(self.path)
         shape = tuple(self.model.input_shape[1:])
         if shape != (F.FACE_SIZE, F.FACE_SIZE, 1):
             raise ValueError(f"the model takes inputs {shape}, not 48×48×1 grey faces")
@@ -192,11 +184,13 @@ def _tflite_interpreter(model, path: Path | None):
             if cached.is_file():
                 content = cached.read_bytes()
             else:
-                content = _quiet(tflite_bytes, model)
+                with runtime.quiet_native():
+                    content = tflite_bytes(model)
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_bytes(content)
     else:
-        content = _quiet(tflite_bytes, model)
+        with runtime.quiet_native():
+            content = tflite_bytes(model)
     with runtime.quiet_native():  # deprecation notice, XNNPACK INFO line on first invoke
         it = tf.lite.Interpreter(model_content=content,
                                  num_threads=max(1, min(4, os.cpu_count() or 1)))
@@ -208,12 +202,6 @@ def _tflite_interpreter(model, path: Path | None):
         it.invoke()
     it.allocate_tensors()
     return it
-
-
-def _quiet(fn, *args):
-    """Run ``fn`` without the pages of native log output that TF/TFLite print."""
-    with runtime.quiet_native():
-        return fn(*args)
 
 
 @dataclass
@@ -253,10 +241,18 @@ class EmotionRecognizer:
     def class_names(self) -> tuple[str, ...]:
         return self.classifier.class_names
 
-    def __call__(self, image: np.ndarray) -> list[FacePrediction]:
+    def __call__(self, image: np.ndarray, timings: dict | None = None) -> list[FacePrediction]:
+        """Faces and probabilities; adds seconds spent to ``timings["detect"/"classify"]`` if given."""
+        import time
+
+        t0 = time.perf_counter()
         found = self.detector(image)
+        t1 = time.perf_counter()
         crops = F.crop_faces(image, found, self.detector.kind)
         probs = self.classifier.predict(crops)
+        if timings is not None:
+            timings["detect"] = timings.get("detect", 0.0) + t1 - t0
+            timings["classify"] = timings.get("classify", 0.0) + time.perf_counter() - t1
         return [FacePrediction(f.box, dict(zip(self.class_names, map(float, p))), c[..., 0])
                 for f, p, c in zip(found, probs, crops)]
 

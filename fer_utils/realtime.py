@@ -154,7 +154,6 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
     """
     import cv2
 
-    from fer_utils import faces as F
     from fer_utils.viz import draw_predictions
 
     if show and not can_show_window():
@@ -163,7 +162,8 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
     cap = open_source(camera, video)
     writer = None
     smoother = Smoother(window=max(1, window))
-    stats = {"frames": 0, "faces": 0, "detect_s": 0.0, "classify_s": 0.0}
+    stats = {"frames": 0, "faces": 0}
+    timings = {"detect": 0.0, "classify": 0.0}
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if video is not None else None
     from tqdm.auto import tqdm
     bar = tqdm(total=min(x for x in (total, max_frames) if x) if (total or max_frames) else None,
@@ -175,20 +175,10 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
             if not ok:
                 break
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            t0 = time.perf_counter()
-            found = recognizer.detector(rgb)
-            t1 = time.perf_counter()
-            crops = F.crop_faces(rgb, found, recognizer.detector.kind)
-            probs = recognizer.classifier.predict(crops)
-            t2 = time.perf_counter()
-            from fer_utils.predict import FacePrediction
-            preds = [FacePrediction(f.box, dict(zip(recognizer.class_names, map(float, p))),
-                                    c[..., 0]) for f, p, c in zip(found, probs, crops)]
+            preds = recognizer(rgb, timings)
             preds = smoother.update(preds)
             if on_frame is not None:
                 on_frame(stats["frames"], preds)
-            stats["detect_s"] += t1 - t0
-            stats["classify_s"] += t2 - t1
             stats["frames"] += 1
             stats["faces"] += len(preds)
             annotated = cv2.cvtColor(draw_predictions(rgb, preds), cv2.COLOR_RGB2BGR)
@@ -214,8 +204,8 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
         raise CameraError("no frame could be read from the " + ("video" if video else "camera"))
     return {"frames": stats["frames"], "faces": stats["faces"], "seconds": round(seconds, 3),
             "fps": round(stats["frames"] / seconds, 1),
-            "detect_ms": round(1000 * stats["detect_s"] / n, 2),
-            "classify_ms": round(1000 * stats["classify_s"] / n, 2)}
+            "detect_ms": round(1000 * timings["detect"] / n, 2),
+            "classify_ms": round(1000 * timings["classify"] / n, 2)}
 
 
 def mood_summary(labels, class_names) -> dict[str, float]:

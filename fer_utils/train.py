@@ -301,6 +301,35 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
     return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
+def model_file(model: str | Path) -> Path:
+    """The ``.keras`` file of a model given as a file or an artifact folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither a file nor a folder holding ``model.keras``.
+    """
+    path = Path(model)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
+                                "artifact folder holding model.keras)")
+    return path
+
+
+def load_model_file(path: str | Path):
+    """Load a saved Keras model for inference; an unreadable file is a ``ValueError``."""
+    import keras
+
+    path = Path(path)
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
+        raise ValueError(f"{path.name}: not a readable Keras model "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
 def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: str = "fer") -> dict:
     """Metrics of a saved model (path, artifact folder or ``keras.Model``) on one split.
 
@@ -320,18 +349,7 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
         raise ValueError(f"no split {split!r} in {ds.source}; it has {list(ds.splits)}")
     y, keep, names = evaluation_labels(ds, labels)
     if not hasattr(model, "predict"):
-        import keras
-        path = Path(model)
-        if path.is_dir():
-            path = path / "model.keras"
-        if not path.is_file():
-            raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
-                                    "artifact folder holding model.keras)")
-        try:
-            model = keras.models.load_model(path, compile=False)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-            raise ValueError(f"{path.name}: not a readable Keras model "
-                             f"({type(exc).__name__}: {exc})") from None
+        model = load_model_file(model_file(model))
     if model.output_shape[-1] != len(names):
         raise ValueError(f"the model predicts {model.output_shape[-1]} classes but the label set "
                          f"{labels!r} has {len(names)} ({', '.join(names)})")

@@ -158,7 +158,117 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
     return keras.Model(inputs, outputs, name=name or "mini_xception")
 
 
-BUILDERS = {"cnn": plain_cnn, "mini_xception": mini_xception}
+def _map_input(input_shape, scale: float | None):
+    """Input layer + scaling for models that take ES-MAPs or other non-48×48 arrays.
+
+    ``scale`` multiplies the input (ES-MAPs in ±0.1 → ``scale=10``; RGB renderings in 0–255 →
+    ``1/255``); ``None`` leaves it alone.
+    """
+    keras = _keras()
+    inputs = keras.Input(tuple(input_shape), name="image")
+    x = keras.layers.Rescaling(scale, name="scale")(inputs) if scale else inputs
+    return inputs, x
+
+
+def esh_net(*, input_shape=(62, 62, 3), scale: float | None = 1 / 255.0, n_classes: int = 7,
+            name: str | None = None):
+    """ESH-Net (seed 000), the LeNet-like network the ES-MAP paper trains on its heatmaps.
+
+    As its reference code builds it: Conv(6, 5×5) → Conv(6, 3×3) → ReLU → max pool →
+    Conv(16, 5×5) → max pool → Conv(32, 5×5) → max pool → Conv(120, 3×3) → flatten →
+    Dense(84, ReLU) → Dense(n_classes, softmax); "same" padding, Adam 1e-3 in the paper.
+
+    Its size is set by the flatten → Dense(84) step and so by the input area: the reference's
+    ≈1.06 M parameters correspond to a 10×10×120 feature map; at the default input — the
+    reference's heatmap as it reaches the network, 62×62 RGB — the model has 545 k.
+
+    Parameters
+    ----------
+    input_shape : tuple
+        ``(62, 62, 3)`` for reference renderings (:func:`fer_utils.esmap.reference_image`),
+        ``(52, 52, 1)`` for pooled maps, ``(48, 48, 1)`` for face images.
+    scale : float or None
+        Input multiplier (``1/255`` for 0–255 images, ``10`` for raw ES-MAPs in ±0.1).
+    """
+    keras = _keras()
+    L = keras.layers
+    inputs, x = _map_input(input_shape, scale)
+    x = L.Conv2D(6, 5, padding="same", name="conv1")(x)
+    x = L.Conv2D(6, 3, padding="same", name="conv2")(x)
+    x = L.Activation("relu", name="relu")(x)
+    x = L.MaxPooling2D(2, name="pool1")(x)
+    x = L.Conv2D(16, 5, padding="same", name="conv3")(x)
+    x = L.MaxPooling2D(2, name="pool2")(x)
+    x = L.Conv2D(32, 5, padding="same", name="conv4")(x)
+    x = L.MaxPooling2D(2, name="pool3")(x)
+    x = L.Conv2D(120, 3, padding="same", name="conv5")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(84, activation="relu", name="fc")(x)
+    outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name or "esh_net")
+
+
+def convnet4(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes: int = 7,
+             width: int = 128, dropout: float = 0.25, name: str | None = None):
+    """The four-layer ConvNet baseline of seed 000 (Debnath et al., 2022).
+
+    Four conv blocks of ``width``·(1, 2, 4, 4) filters (128/256/512/512 at the default width),
+    kernels 3, 5, 3, 3, each with batch norm → ReLU → 2×2 max pool → dropout; then two dense
+    layers (256, 512) with batch norm and dropout, softmax. ``width`` below 128 gives the
+    narrower variants the course trains on CPU (and says so).
+    """
+    keras = _keras()
+    L = keras.layers
+    inputs, x = _map_input(input_shape, scale)
+    for i, (mult, k) in enumerate(((1, 3), (2, 5), (4, 3), (4, 3)), start=1):
+        x = L.Conv2D(width * mult, k, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = L.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
+        x = L.Activation("relu", name=f"relu{i}")(x)
+        x = L.MaxPooling2D(2, name=f"pool{i}")(x)
+        x = L.Dropout(dropout, name=f"drop{i}")(x)
+    x = L.Flatten(name="flatten")(x)
+    for i, units in enumerate((256, 512), start=1):
+        x = L.Dense(units, use_bias=False, name=f"fc{i}")(x)
+        x = L.BatchNormalization(momentum=0.9, name=f"fc{i}_bn")(x)
+        x = L.Activation("relu", name=f"fc{i}_relu")(x)
+        x = L.Dropout(dropout, name=f"fc{i}_drop")(x)
+    outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name or f"convnet4_w{width}")
+
+
+def resnet50(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes: int = 7,
+             weights: str | None = None, min_size: int = 32, name: str | None = None):
+    """ResNet-50 from ``keras.applications`` with a new softmax head.
+
+    ``weights="imagenet"`` loads ImageNet weights (a 94 MB download: only where the network
+    allows it, e.g. Colab; the input is then repeated to three channels and scaled as
+    ResNet expects); ``None`` trains from scratch. Inputs smaller than ``min_size`` are
+    upsampled (ResNet-50 halves the resolution five times). The weights' origin is recorded
+    in the model name (``resnet50_imagenet`` / ``resnet50_scratch``).
+    """
+    keras = _keras()
+    L = keras.layers
+    inputs, x = _map_input(input_shape, scale)
+    size = max(min_size, int(input_shape[0]))
+    if size != input_shape[0]:
+        x = L.Resizing(size, size, name="resize")(x)
+    channels = int(input_shape[-1])
+    if weights == "imagenet":
+        if channels == 1:
+            x = L.Concatenate(name="to_rgb")([x, x, x])
+        x = L.Rescaling(255.0, offset=0.0, name="to_255")(x) if scale else x
+        x = keras.applications.resnet50.preprocess_input(x)
+        channels = 3
+    base = keras.applications.ResNet50(include_top=False, weights=weights,
+                                       input_shape=(size, size, channels), pooling="avg")
+    x = base(x)
+    outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs,
+                       name=name or f"resnet50_{'imagenet' if weights else 'scratch'}")
+
+
+BUILDERS = {"cnn": plain_cnn, "mini_xception": mini_xception, "esh_net": esh_net,
+            "convnet4": convnet4, "resnet50": resnet50}
 
 
 def build(kind: str, **kwargs):

@@ -40,3 +40,38 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown model 'vgg99'"):
         models.build("vgg99")
     assert models.build("cnn", depth=3, width=8, n_classes=8).output_shape == (None, 8)
+
+
+# ---------------------------------------------------------------- ES-MAP chapter models
+
+def test_esh_net_matches_the_reference_parameter_count_at_80_pixels():
+    from fer_utils import models as M
+
+    # the reference's ≈1.06 M parameters = a 10×10×120 feature map before Dense(84)
+    assert M.count_params(M.esh_net(input_shape=(80, 80, 3))) == 1_059_393
+    m = M.esh_net()  # the reference heatmap as it reaches the network: 62×62 RGB
+    assert m.input_shape == (None, 62, 62, 3) and m.output_shape == (None, 7)
+    assert M.count_params(m) == 545_313
+    pooled = M.esh_net(input_shape=(52, 52, 1), scale=10.0)
+    x = np.random.default_rng(0).uniform(-0.1, 0.1, (2, 52, 52, 1)).astype("float32")
+    p = pooled.predict(x, verbose=0)
+    assert p.shape == (2, 7) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
+
+
+def test_convnet4_widths():
+    from fer_utils import models as M
+
+    full = M.convnet4()
+    assert [l.filters for l in full.layers if l.name.startswith("conv")] == [128, 256, 512, 512]
+    narrow = M.convnet4(width=32)
+    assert [l.filters for l in narrow.layers if l.name.startswith("conv")] == [32, 64, 128, 128]
+    assert M.count_params(narrow) < M.count_params(full) / 5
+
+
+def test_resnet50_from_scratch_names_its_weights():
+    from fer_utils import models as M
+
+    m = M.resnet50(input_shape=(48, 48, 1))
+    assert m.name == "resnet50_scratch" and m.output_shape == (None, 7)
+    assert 23_000_000 < M.count_params(m) < 24_000_000
+    assert "resnet50" in M.BUILDERS and "esh_net" in M.BUILDERS

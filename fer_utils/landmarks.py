@@ -1,0 +1,488 @@
+"""Facial landmarks: MediaPipe Face Mesh's 468 3-D points, one face per image.
+
+Two back-ends behind one class, :class:`FaceMesh`:
+
+``"legacy"`` (the default)
+    ``mediapipe.solutions.face_mesh`` with ``refine_landmarks=True``, as the ES-MAP reference
+    code uses it. Its models are inside the mediapipe 0.10.21 wheel, so it works offline.
+``"tasks"``
+    MediaPipe Tasks' ``FaceLandmarker``, the only route in MediaPipe 0.10.30 and later, where
+    ``mp.solutions`` is gone. It needs the model bundle ``face_landmarker.task`` (about
+    3.6 MB, :data:`TASK_MODEL_URL`): pass its path or set ``$FER_FACE_LANDMARKER``.
+
+Both return 478 points with iris refinement; the course keeps the first 468 (the mesh proper,
+what the reference code uses). Coordinates are MediaPipe's normalised ones, made isotropic:
+``x`` and ``z`` in units of the image width, ``y`` rescaled to the same unit (identical to
+MediaPipe's numbers for square images such as FER-2013).
+
+Failures are never silent. Every image gets a status (:data:`STATUS`): a face, no face found,
+a blank (constant) image, or an input that is not an image. :class:`LandmarkSet` keeps the
+points (NaN where no face was found) with those statuses, so detection rates per split and
+per class are one call (:meth:`LandmarkSet.detection_table`).
+
+Landmark regions (:data:`REGIONS`) name the points of the eyes, brows, nose, mouth, jaw and
+forehead; they come from MediaPipe's connection sets (forehead and jaw from the geometry of
+the mesh, see :data:`REGIONS`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+N_LANDMARKS = 468
+BACKENDS = ("legacy", "tasks")
+TASK_MODEL_ENV = "FER_FACE_LANDMARKER"
+TASK_MODEL_URL = ("https://storage.googleapis.com/mediapipe-models/face_landmarker/"
+                  "face_landmarker/float16/1/face_landmarker.task")
+#: Status codes of :class:`LandmarkSet` (index = code).
+STATUS = ("face", "no face found", "blank image", "not an image")
+OK, NO_FACE, BLANK, BAD_INPUT = range(4)
+MIN_SIDE = 16  # smaller images are refused: Face Mesh cannot resolve a face there
+_CACHE_VERSION = 1
+
+
+class LandmarkError(RuntimeError):
+    """A landmark back-end that cannot run here (with what to install or pass instead)."""
+
+
+# --------------------------------------------------------------------------------------
+# regions
+# --------------------------------------------------------------------------------------
+
+def _connection_points(*names: str) -> np.ndarray:
+    """Landmark indices of MediaPipe connection sets (copied here so that no import is needed)."""
+    return np.array(sorted({i for n in names for i in _CONNECTIONS[n]}), dtype=np.int64)
+
+
+# Points of MediaPipe's FACEMESH_* connection sets (mediapipe 0.10.21,
+# mediapipe/python/solutions/face_mesh_connections.py); tests check them against the
+# installed mediapipe when it has the legacy API.
+_CONNECTIONS: dict[str, tuple[int, ...]] = {
+    "FACEMESH_LEFT_EYE": (249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388,
+                          390, 398, 466),
+    "FACEMESH_RIGHT_EYE": (7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161,
+                           163, 173, 246),
+    "FACEMESH_LEFT_EYEBROW": (276, 282, 283, 285, 293, 295, 296, 300, 334, 336),
+    "FACEMESH_RIGHT_EYEBROW": (46, 52, 53, 55, 63, 65, 66, 70, 105, 107),
+    "FACEMESH_NOSE": (1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 275,
+                      278, 294, 326, 327, 344, 440),
+    "FACEMESH_LIPS": (0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146,
+                      178, 181, 185, 191, 267, 269, 270, 291, 308, 310, 311, 312, 314, 317, 318,
+                      321, 324, 375, 402, 405, 409, 415),
+    "FACEMESH_FACE_OVAL": (10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150,
+                           152, 162, 172, 176, 234, 251, 284, 288, 297, 323, 332, 338, 356, 361,
+                           365, 377, 378, 379, 389, 397, 400, 454),
+}
+
+#: Landmark indices per facial region. Eyes, brows, nose and mouth are MediaPipe's connection
+#: sets. MediaPipe has no forehead or jaw set: ``forehead`` is every mesh point lying above
+#: the brows by more than 2 % of the face height, and ``jaw`` the face-oval points below the
+#: top of the lips, both measured on the two packaged portraits
+#: (:func:`fer_utils.sample.sample_photos`); a test re-derives them.
+REGIONS: dict[str, np.ndarray] = {
+    "forehead": np.array([10, 54, 67, 69, 103, 104, 108, 109, 151, 284, 297, 299, 332, 333,
+                          337, 338]),
+    "brows": _connection_points("FACEMESH_LEFT_EYEBROW", "FACEMESH_RIGHT_EYEBROW"),
+    "eyes": _connection_points("FACEMESH_LEFT_EYE", "FACEMESH_RIGHT_EYE"),
+    "nose": _connection_points("FACEMESH_NOSE"),
+    "mouth": _connection_points("FACEMESH_LIPS"),
+    "jaw": np.array([58, 136, 148, 149, 150, 152, 172, 176, 365, 377, 378, 379, 397, 400]),
+}
+REGION_NAMES = tuple(REGIONS)
+
+
+def region_labels() -> np.ndarray:
+    """The region of each of the 468 landmarks (``"other"`` for points in no region)."""
+    labels = np.full(N_LANDMARKS, "other", dtype=object)
+    for name, idx in REGIONS.items():
+        labels[idx] = name
+    return labels
+
+
+def region_order() -> np.ndarray:
+    """A permutation of the 468 landmarks that groups them by region (regions in
+    :data:`REGION_NAMES` order, then the rest), so that a distance map reordered with it
+    shows each region as one block of rows and columns."""
+    used = np.concatenate([REGIONS[n] for n in REGION_NAMES])
+    rest = np.setdiff1d(np.arange(N_LANDMARKS), used)
+    return np.concatenate([used, rest])
+
+
+# --------------------------------------------------------------------------------------
+# one image
+# --------------------------------------------------------------------------------------
+
+class FaceMesh:
+    """Find 468 3-D landmarks of the largest face in an image.
+
+    Parameters
+    ----------
+    backend : ``"legacy"`` or ``"tasks"``
+        See the module docstring. ``"legacy"`` needs mediapipe ≤ 0.10.21-style
+        ``mp.solutions``; ``"tasks"`` needs ``model_path``.
+    model_path : path, optional
+        The ``face_landmarker.task`` bundle for the ``"tasks"`` back-end (default:
+        ``$FER_FACE_LANDMARKER``).
+    upscale : int, optional
+        Enlarge images whose shorter side is below this many pixels first (bicubic).
+        FER-2013's 48×48 faces are found about as often either way (see the chapter), so the
+        default, like the reference code, is to use images as they are.
+    min_confidence : float
+        Face detection threshold (MediaPipe's default 0.5).
+
+    Call it on a grey ``(H, W)`` or RGB ``(H, W, 3)`` image (uint8, or float in 0–1 / 0–255);
+    :meth:`detect` returns ``(points, status)``, calling the object returns the points or
+    ``None``. Use it as a context manager, or call :meth:`close`, to free the graph.
+
+    >>> with FaceMesh() as mesh:                       # doctest: +SKIP
+    ...     points = mesh(image)                       # (468, 3) float32, or None
+    """
+
+    def __init__(self, backend: str = "legacy", *, model_path: str | Path | None = None,
+                 upscale: int | None = None, min_confidence: float = 0.5):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown landmark backend {backend!r}; choose one of {BACKENDS}")
+        self.backend = backend
+        self.upscale = upscale
+        self.min_confidence = min_confidence
+        self.model_path = None
+        if backend == "legacy":
+            self._impl = _legacy_mesh(min_confidence)
+        else:
+            self.model_path = _task_model_path(model_path)
+            self._impl = _tasks_mesh(self.model_path, min_confidence)
+
+    def detect(self, image) -> tuple[np.ndarray | None, int]:
+        """``(points, status)``: points ``(468, 3)`` float32 or ``None``; status in :data:`STATUS`."""
+        try:
+            rgb = _as_rgb(image)
+        except ValueError:
+            return None, BAD_INPUT
+        if rgb.max() == rgb.min():
+            return None, BLANK
+        if self.upscale and min(rgb.shape[:2]) < self.upscale:
+            import cv2
+
+            f = self.upscale / min(rgb.shape[:2])
+            rgb = cv2.resize(rgb, (round(rgb.shape[1] * f), round(rgb.shape[0] * f)),
+                             interpolation=cv2.INTER_CUBIC)
+        h, w = rgb.shape[:2]
+        if self.backend == "legacy":
+            result = self._impl.process(rgb)
+            faces = [f.landmark for f in (result.multi_face_landmarks or [])]
+        else:
+            import mediapipe as mp
+
+            result = self._impl.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+            faces = list(result.face_landmarks or [])
+        if not faces:
+            return None, NO_FACE
+        return landmarks_to_array(faces[0], w, h), OK
+
+    def __call__(self, image) -> np.ndarray | None:
+        return self.detect(image)[0]
+
+    def close(self) -> None:
+        self._impl.close()
+
+    def __enter__(self) -> "FaceMesh":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        extra = f", upscale={self.upscale}" if self.upscale else ""
+        return f"FaceMesh({self.backend!r}{extra})"
+
+
+def landmarks_to_array(landmarks: Sequence, width: int, height: int) -> np.ndarray:
+    """MediaPipe landmark objects (with ``.x .y .z``) → ``(468, 3)`` float32, isotropic units.
+
+    Only the first 468 points are kept (the 10 iris points of refined meshes are dropped);
+    ``y`` is rescaled by ``height / width`` so that all three axes share the image width
+    as unit.
+    """
+    pts = np.array([(p.x, p.y, p.z) for p in list(landmarks)[:N_LANDMARKS]], dtype=np.float64)
+    if pts.shape != (N_LANDMARKS, 3):
+        raise LandmarkError(f"expected at least {N_LANDMARKS} landmarks, got {len(pts)}")
+    pts[:, 1] *= height / width
+    return pts.astype(np.float32)
+
+
+def _as_rgb(image) -> np.ndarray:
+    """Any reasonable image array → contiguous RGB uint8; ``ValueError`` otherwise."""
+    a = np.asarray(image)
+    if a.dtype == object or a.size == 0 or not (np.issubdtype(a.dtype, np.number)
+                                                 or a.dtype == bool):
+        raise ValueError("not an image array")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 3 and a.shape[2] == 4:
+        a = a[..., :3]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
+        raise ValueError(f"expected (H, W) or (H, W, 3), got shape {a.shape}")
+    if min(a.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"image is {a.shape[1]}×{a.shape[0]}; need at least {MIN_SIDE} px")
+    if a.dtype != np.uint8:
+        a = a.astype(np.float64)
+        if not np.all(np.isfinite(a)):
+            raise ValueError("image has NaN or infinite values")
+        if a.max() <= 1.0:
+            a = a * 255.0
+        a = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    return np.ascontiguousarray(a)
+
+
+def _legacy_mesh(min_confidence: float):
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        import mediapipe as mp
+        face_mesh = mp.solutions.face_mesh
+    except (ImportError, AttributeError):
+        raise LandmarkError(
+            "this mediapipe has no legacy Face Mesh (mp.solutions was removed in 0.10.30): "
+            "either install the course's pin (pip install 'mediapipe==0.10.21') or use "
+            "backend='tasks' with the face_landmarker.task model "
+            f"({TASK_MODEL_URL})") from None
+    from fer_utils.runtime import quiet_native
+
+    with quiet_native():  # absl/TFLite start-up lines; the first call prints more
+        mesh = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+                                  max_num_faces=1, min_detection_confidence=min_confidence)
+        mesh.process(np.zeros((64, 64, 3), np.uint8))
+    return mesh
+
+
+def _task_model_path(model_path) -> Path:
+    value = model_path or os.environ.get(TASK_MODEL_ENV, "").strip()
+    if not value:
+        raise LandmarkError(
+            "the 'tasks' landmark backend needs MediaPipe's FaceLandmarker model: download "
+            f"{TASK_MODEL_URL} once and pass model_path=... (command line: --model), or set "
+            f"${TASK_MODEL_ENV} to its path")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise LandmarkError(f"no FaceLandmarker model file at {path}; download it from "
+                            f"{TASK_MODEL_URL}")
+    return path
+
+
+def _tasks_mesh(path: Path, min_confidence: float):
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        import mediapipe as mp
+        vision = mp.tasks.vision
+    except (ImportError, AttributeError) as exc:
+        raise LandmarkError(f"MediaPipe Tasks is not available here ({exc}); "
+                            "pip install mediapipe") from None
+    from fer_utils.runtime import quiet_native
+
+    options = vision.FaceLandmarkerOptions(
+        base_options=mp.tasks.BaseOptions(model_asset_path=str(path)),
+        running_mode=vision.RunningMode.IMAGE, num_faces=1,
+        min_face_detection_confidence=min_confidence,
+        min_face_presence_confidence=min_confidence)
+    try:
+        with quiet_native():
+            return vision.FaceLandmarker.create_from_options(options)
+    except (RuntimeError, ValueError) as exc:
+        raise LandmarkError(f"{path.name} is not a usable FaceLandmarker model ({exc}); "
+                            f"download {TASK_MODEL_URL}") from None
+
+
+def extract_landmarks(image, backend: str = "legacy", **kwargs) -> np.ndarray | None:
+    """Landmarks of one image with a throw-away :class:`FaceMesh` (for many images, keep one)."""
+    with FaceMesh(backend, **kwargs) as mesh:
+        return mesh(image)
+
+
+# --------------------------------------------------------------------------------------
+# many images
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class LandmarkSet:
+    """Landmarks of a batch of images, with what happened to each image.
+
+    Attributes
+    ----------
+    points : ndarray (N, 468, 3) float32
+        NaN for images without a face.
+    status : ndarray (N,) int8
+        Index into :data:`STATUS` (0 = a face was found).
+    seconds : float
+        Time spent in Face Mesh (for the speed report).
+    settings : dict
+        Back-end and upscaling used.
+    """
+
+    points: np.ndarray
+    status: np.ndarray
+    seconds: float = 0.0
+    settings: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    @property
+    def found(self) -> np.ndarray:
+        """Boolean mask of images with a face."""
+        return self.status == OK
+
+    @property
+    def detection_rate(self) -> float:
+        return float(self.found.mean()) if len(self) else float("nan")
+
+    def counts(self) -> dict[str, int]:
+        """Images per status, e.g. ``{"face": 32650, "no face found": 3225, ...}``."""
+        return {name: int(np.sum(self.status == code)) for code, name in enumerate(STATUS)}
+
+    def summary(self) -> str:
+        c = self.counts()
+        per = 1000 * self.seconds / max(1, len(self))
+        parts = ", ".join(f"{n:,} {k}" for k, n in c.items() if n and k != STATUS[OK])
+        return (f"landmarks for {c[STATUS[OK]]:,} of {len(self):,} images "
+                f"({100 * self.detection_rate:.1f} %); " + (parts or "no failures")
+                + f"; {per:.1f} ms per image")
+
+    def subset(self, index) -> "LandmarkSet":
+        return LandmarkSet(self.points[index], self.status[index], self.seconds, self.settings)
+
+    def detection_table(self, labels: np.ndarray, groups: np.ndarray | None = None,
+                        class_names: Sequence[str] | None = None):
+        """Detection rate (%) per class (columns) and group (rows, e.g. the split), with totals.
+
+        Returns a pandas DataFrame; a second DataFrame of counts is in ``.attrs["n"]``.
+        """
+        import pandas as pd
+
+        from fer_utils.data import CLASS_NAMES
+
+        names = list(class_names or CLASS_NAMES)
+        groups = np.full(len(self), "all") if groups is None else np.asarray(groups)
+        order = list(dict.fromkeys(groups.tolist()))
+        rate, n = {}, {}
+        for g in [*order, "total"]:
+            sel = np.ones(len(self), bool) if g == "total" else groups == g
+            row_r, row_n = {}, {}
+            for k, name in enumerate([*names, "all"]):
+                m = sel & ((labels == k) if name != "all" else True)
+                row_n[name] = int(m.sum())
+                row_r[name] = 100 * float(self.found[m].mean()) if m.any() else float("nan")
+            rate[g], n[g] = row_r, row_n
+        table = pd.DataFrame(rate).T
+        table.attrs["n"] = pd.DataFrame(n).T
+        return table
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, points=self.points, status=self.status,
+                            seconds=np.float64(self.seconds),
+                            settings=json.dumps(self.settings))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LandmarkSet":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["points"], z["status"], float(z["seconds"]),
+                       json.loads(str(z["settings"])))
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["LandmarkSet"]) -> "LandmarkSet":
+        if not parts:
+            return cls(np.zeros((0, N_LANDMARKS, 3), np.float32), np.zeros(0, np.int8))
+        return cls(np.concatenate([p.points for p in parts]),
+                   np.concatenate([p.status for p in parts]),
+                   sum(p.seconds for p in parts), parts[0].settings)
+
+
+def extract_batch(images, mesh: FaceMesh | None = None, *, progress: bool = True,
+                  desc: str = "Face Mesh", **mesh_kwargs) -> LandmarkSet:
+    """Landmarks for a sequence of images (arrays), each failure counted with its reason.
+
+    ``mesh`` is reused when given; otherwise one is made from ``mesh_kwargs``
+    (``backend``, ``upscale``, ``model_path``...) and closed at the end.
+    """
+    from tqdm.auto import tqdm
+
+    own = mesh is None
+    mesh = mesh or FaceMesh(**mesh_kwargs)
+    n = len(images)
+    points = np.full((n, N_LANDMARKS, 3), np.nan, np.float32)
+    status = np.zeros(n, np.int8)
+    spent = 0.0
+    try:
+        for i in tqdm(range(n), desc=desc, unit=" img", disable=not progress or n < 50,
+                      mininterval=1.0):
+            t = time.perf_counter()
+            p, status[i] = mesh.detect(images[i])
+            spent += time.perf_counter() - t
+            if p is not None:
+                points[i] = p
+    finally:
+        if own:
+            mesh.close()
+    return LandmarkSet(points, status, spent,
+                       {"backend": mesh.backend, "upscale": mesh.upscale})
+
+
+def dataset_landmarks(images: np.ndarray, *, backend: str = "legacy", upscale: int | None = None,
+                      model_path: str | Path | None = None, cache: bool = True,
+                      progress: bool = True, chunk: int = 4096) -> LandmarkSet:
+    """Landmarks for a whole image array (e.g. ``load_fer2013().images``), cached on disk.
+
+    Work is done in chunks of ``chunk`` images; each finished chunk is saved in
+    ``$FER_CACHE_DIR/landmarks/`` under a key made of its pixels and the settings, so a second
+    call (or a run interrupted half-way) reuses everything already computed. FER-2013's
+    35,887 images take about 5 min once on two cores.
+    """
+    from tqdm.auto import tqdm
+
+    from fer_utils import paths
+
+    images = np.asarray(images)
+    settings = {"backend": backend, "upscale": upscale, "v": _CACHE_VERSION}
+    folder = paths.cache_dir() / "landmarks"
+    folder.mkdir(parents=True, exist_ok=True)
+    parts: list[LandmarkSet] = []
+    mesh = None
+    bounds = range(0, len(images), chunk)
+    try:
+        bar = tqdm(total=len(images), desc=f"Face Mesh ({backend})", unit=" img",
+                   disable=not progress or len(images) < 50, mininterval=1.0)
+        for start in bounds:
+            block = np.ascontiguousarray(images[start:start + chunk])
+            key = hashlib.sha1(block.tobytes() + str(block.shape).encode()
+                               + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
+            file = folder / f"{key}.npz"
+            part = None
+            if cache and file.exists():
+                try:
+                    part = LandmarkSet.load(file)
+                except Exception:  # noqa: BLE001 - a damaged cache file is recomputed
+                    part = None
+            if part is None:
+                mesh = mesh or FaceMesh(backend, model_path=model_path, upscale=upscale)
+                part = extract_batch(block, mesh, progress=False)
+                if cache:
+                    part.save(file)
+            parts.append(part)
+            bar.update(len(block))
+        bar.close()
+    finally:
+        if mesh is not None:
+            mesh.close()
+    out = LandmarkSet.concatenate(parts)
+    out.settings = {"backend": backend, "upscale": upscale}
+    return out

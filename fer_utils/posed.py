@@ -1,0 +1,242 @@
+"""Posed-expression datasets with subject identities: JAFFE and CK+.
+
+Neither may be redistributed, so the course only reads what a reader obtained from the
+authors (or from the Kaggle copies most people use). Both identify their subjects, which
+matters twice:
+
+* ES-MAP baselines can be *per subject* (each person's own neutral face, seed 000's idea
+  done properly) — see :func:`fer_utils.esmap.fit_baseline`;
+* train/test splits must keep each subject on one side (:func:`subject_split`,
+  :func:`subject_folds`): the same person in both halves makes a random split measure face
+  recognition as much as expression recognition.
+
+Layouts read
+------------
+JAFFE (:func:`load_jaffe`)
+    ``KA.AN1.39.tiff``: subject ``KA``, expression ``AN`` (AN, DI, FE, HA, NE, SA, SU),
+    take 1, file number 39. 213 images of 10 subjects, 256×256 grey. Any folder depth.
+CK+ official (:func:`load_ckplus`)
+    ``cohn-kanade-images/S005/001/S005_001_00000011.png`` image sequences (neutral → peak)
+    and ``Emotion/S005/001/S005_001_00000011_emotion.txt`` holding one code
+    (0 neutral, 1 anger, 2 contempt, 3 disgust, 4 fear, 5 happy, 6 sadness, 7 surprise) for
+    the 327 labelled sequences. The last ``peak_frames`` frames get the label; the first frame
+    of each labelled sequence is taken as that subject's neutral face.
+CK+48 (:func:`load_ckplus`, detected automatically)
+    ``CK+48/<class>/S010_004_00000017.png`` with class folders ``anger``, ``contempt``,
+    ``disgust``, ``fear``, ``happy``, ``sadness``, ``surprise`` (no neutral class).
+
+Contempt (CK+ only) is not one of the course's seven classes: those images are left out and
+counted in :attr:`PosedDataset.skipped`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from fer_utils.data import CLASS_NAMES, DataFormatError
+
+JAFFE_CODES = {"AN": "angry", "DI": "disgust", "FE": "fear", "HA": "happy", "NE": "neutral",
+               "SA": "sad", "SU": "surprise"}
+CKPLUS_CODES = {0: "neutral", 1: "angry", 2: "contempt", 3: "disgust", 4: "fear", 5: "happy",
+                6: "sad", 7: "surprise"}
+CK48_FOLDERS = {"anger": "angry", "contempt": "contempt", "disgust": "disgust", "fear": "fear",
+                "happy": "happy", "happiness": "happy", "sadness": "sad", "sad": "sad",
+                "surprise": "surprise", "neutral": "neutral"}
+_JAFFE_NAME = re.compile(r"^([A-Z]{2})\.([A-Z]{2})(\d+)\.(\d+)\.(tiff?|png|jpe?g|bmp)$", re.I)
+_CK_NAME = re.compile(r"^(S\d{3})_(\d{3})_(\d{8})\.(png|jpe?g|bmp|tiff?)$", re.I)
+_IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+@dataclass
+class PosedDataset:
+    """Grey face images with labels, subjects and the file each came from.
+
+    ``images`` keep their own size (JAFFE 256×256, CK+ 640×490, CK+48 48×48) as a list of
+    ``uint8`` arrays; :meth:`resized` gives a ``(N, s, s)`` array.
+    """
+
+    name: str
+    images: list
+    labels: np.ndarray
+    subjects: np.ndarray
+    files: np.ndarray
+    skipped: dict = field(default_factory=dict)
+    class_names: tuple = CLASS_NAMES
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        return (f"PosedDataset({self.name}: {len(self)} images, "
+                f"{len(np.unique(self.subjects))} subjects)")
+
+    def subset(self, index) -> "PosedDataset":
+        index = np.flatnonzero(np.asarray(index)) if np.asarray(index).dtype == bool else index
+        return PosedDataset(self.name, [self.images[i] for i in index], self.labels[index],
+                            self.subjects[index], self.files[index], self.skipped,
+                            self.class_names)
+
+    def class_counts(self) -> dict[str, int]:
+        return {c: int(np.sum(self.labels == k)) for k, c in enumerate(self.class_names)}
+
+    def resized(self, size: int = 48) -> np.ndarray:
+        """All images resized to ``size × size`` (area interpolation), ``(N, size, size)`` uint8."""
+        import cv2
+
+        return np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA)
+                         for im in self.images]) if self.images else np.zeros((0, size, size),
+                                                                              np.uint8)
+
+
+def _read_grey(path: Path) -> np.ndarray:
+    from fer_utils.faces import read_image, to_gray
+
+    return to_gray(read_image(path))
+
+
+def load_jaffe(root: str | Path) -> PosedDataset:
+    """Read every JAFFE-named image under ``root`` (see the module docstring for the names)."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"no JAFFE folder at {root}")
+    images, labels, subjects, files = [], [], [], []
+    skipped: dict[str, int] = {}
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        m = _JAFFE_NAME.match(f.name)
+        if not m:
+            if f.suffix.lower() in _IMAGE_EXT:
+                skipped["unrecognised file name"] = skipped.get("unrecognised file name", 0) + 1
+            continue
+        code = m.group(2).upper()
+        if code not in JAFFE_CODES:
+            skipped[f"unknown expression code {code}"] = skipped.get(
+                f"unknown expression code {code}", 0) + 1
+            continue
+        images.append(_read_grey(f))
+        labels.append(CLASS_NAMES.index(JAFFE_CODES[code]))
+        subjects.append(m.group(1).upper())
+        files.append(f.relative_to(root).as_posix())
+    if not images:
+        raise DataFormatError(f"no JAFFE images (names like KA.AN1.39.tiff) under {root}")
+    return PosedDataset("JAFFE", images, np.array(labels), np.array(subjects), np.array(files),
+                        skipped)
+
+
+def load_ckplus(root: str | Path, *, peak_frames: int = 1,
+                neutral_first: bool = True) -> PosedDataset:
+    """Read CK+ in the official layout or the CK+48 class-folder layout (auto-detected).
+
+    Official layout: for each labelled sequence, the last ``peak_frames`` frames get the
+    sequence's emotion, and with ``neutral_first`` its first frame is added as ``neutral``.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"no CK+ folder at {root}")
+    images_dir = next((p for p in (root / "cohn-kanade-images", *root.rglob("cohn-kanade-images"))
+                       if p.is_dir()), None)
+    emotion_dir = next((p for p in root.rglob("Emotion") if p.is_dir()), None)
+    if images_dir is not None and emotion_dir is not None:
+        return _load_ck_official(images_dir, emotion_dir, root, peak_frames, neutral_first)
+    folders = {p.name.lower(): p for p in root.rglob("*") if p.is_dir()
+               and p.name.lower() in CK48_FOLDERS}
+    if folders:
+        return _load_ck_folders(folders, root)
+    raise DataFormatError(
+        f"{root} is neither official CK+ (cohn-kanade-images/ + Emotion/) nor CK+48 "
+        f"(class folders {sorted(set(CK48_FOLDERS))})")
+
+
+def _load_ck_official(images_dir: Path, emotion_dir: Path, root: Path, peak_frames: int,
+                      neutral_first: bool) -> PosedDataset:
+    images, labels, subjects, files = [], [], [], []
+    skipped: dict[str, int] = {}
+    for txt in sorted(emotion_dir.rglob("*_emotion.txt")):
+        try:
+            code = int(float(txt.read_text().split()[0]))
+            emotion = CKPLUS_CODES[code]
+        except (IndexError, ValueError, KeyError):
+            skipped["unreadable emotion file"] = skipped.get("unreadable emotion file", 0) + 1
+            continue
+        subject, seq = txt.parent.parent.name, txt.parent.name
+        frames = sorted((images_dir / subject / seq).glob("*.png"))
+        if not frames:
+            skipped["labelled sequence without images"] = skipped.get(
+                "labelled sequence without images", 0) + 1
+            continue
+        chosen = [(f, emotion) for f in frames[-peak_frames:]]
+        if neutral_first and len(frames) > peak_frames:
+            chosen.insert(0, (frames[0], "neutral"))
+        for f, emo in chosen:
+            if emo not in CLASS_NAMES:
+                skipped[emo] = skipped.get(emo, 0) + 1
+                continue
+            images.append(_read_grey(f))
+            labels.append(CLASS_NAMES.index(emo))
+            subjects.append(subject)
+            files.append(f.relative_to(root).as_posix())
+    if not images:
+        raise DataFormatError(f"no labelled CK+ sequences found under {root}")
+    return PosedDataset("CK+", images, np.array(labels), np.array(subjects), np.array(files),
+                        skipped)
+
+
+def _load_ck_folders(folders: dict, root: Path) -> PosedDataset:
+    images, labels, subjects, files = [], [], [], []
+    skipped: dict[str, int] = {}
+    for name, folder in sorted(folders.items()):
+        emotion = CK48_FOLDERS[name]
+        for f in sorted(folder.iterdir()):
+            if f.suffix.lower() not in _IMAGE_EXT:
+                continue
+            m = _CK_NAME.match(f.name)
+            if not m:
+                skipped["unrecognised file name"] = skipped.get("unrecognised file name", 0) + 1
+                continue
+            if emotion not in CLASS_NAMES:
+                skipped[emotion] = skipped.get(emotion, 0) + 1
+                continue
+            images.append(_read_grey(f))
+            labels.append(CLASS_NAMES.index(emotion))
+            subjects.append(m.group(1).upper())
+            files.append(f.relative_to(root).as_posix())
+    if not images:
+        raise DataFormatError(f"no CK+48 images (S###_###_########.png) under {root}")
+    return PosedDataset("CK+48", images, np.array(labels), np.array(subjects), np.array(files),
+                        skipped)
+
+
+# --------------------------------------------------------------------------------------
+# subject-independent splits
+# --------------------------------------------------------------------------------------
+
+def subject_split(subjects: Sequence, *, test_size: float = 0.3,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, test)`` with every subject entirely on one side.
+
+    ``test_size`` is the fraction of *subjects* held out (at least one).
+    """
+    subjects = np.asarray(subjects)
+    people = np.unique(subjects)
+    if len(people) < 2:
+        raise ValueError("a subject-independent split needs at least two subjects")
+    rng = np.random.default_rng(seed)
+    n_test = min(len(people) - 1, max(1, round(test_size * len(people))))
+    held = rng.choice(people, size=n_test, replace=False)
+    test = np.isin(subjects, held)
+    return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+def subject_folds(subjects: Sequence, k: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` folds of ``(train, test)`` indices, each subject in exactly one test fold.
+
+    With ``k`` equal to the number of subjects this is leave-one-subject-out (JAFFE: 10).
+    """
+    from sklearn.model_selection import GroupKFold
+
+    subjects = np.asarray(subjects)
+    k = min(k, len(np.unique(subjects)))
+    return [(tr, te) for tr, te in GroupKFold(n_splits=k).split(subjects, groups=subjects)]

@@ -8,6 +8,7 @@ Commands
 ``evaluate``  evaluate a saved model on a split; ``--json`` prints one JSON object.
 ``predict``   emotions of the faces in image files; ``--json`` prints one object per image.
 ``webcam``    the real-time loop on a camera or a video file.
+``esmap``     landmark distance maps and ES-MAPs of image files (``.npy`` + ``.png``).
 
 A user's mistake (a missing or malformed file) ends with a one-line message on stderr and
 exit status 2, never a traceback.
@@ -178,6 +179,85 @@ def _webcam(args: argparse.Namespace) -> int:
     return 0
 
 
+def _esmap(args: argparse.Namespace) -> int:
+    """Exit status: 0 when at least one image gave a map, 1 when none did."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from fer_utils import esmap, landmarks
+    from fer_utils.faces import ImageError, read_image
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    baseline = None
+    if args.baseline:
+        baseline = _read_baseline(Path(args.baseline))
+    done, neutral = 0, []
+    with landmarks.FaceMesh(args.backend, model_path=args.landmarker,
+                            upscale=args.upscale) as mesh:
+        for name in args.images:
+            try:
+                image = read_image(name)
+            except ImageError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                continue
+            points, status = mesh.detect(image)
+            if points is None:
+                print(f"{name}: {landmarks.STATUS[status]}, no map written", file=sys.stderr)
+                continue
+            stem = out / Path(name).stem
+            dist = esmap.pairwise_distances(points)
+            np.save(f"{stem}_distances.npy", dist)
+            picture, written = dist, [f"{stem.name}_distances.npy"]
+            if baseline is not None:
+                m = esmap.esmaps(points, baseline, clip=args.clip)
+                np.save(f"{stem}_esmap.npy", m)
+                picture = m
+                written.append(f"{stem.name}_esmap.npy")
+            Image.fromarray(_colour(picture, args.clip)).save(f"{stem}.png")
+            written.append(f"{stem.name}.png")
+            neutral.append(points)
+            done += 1
+            print(f"{name}: {', '.join(written)}")
+    if args.save_baseline and neutral:
+        pts = np.stack(neutral)
+        b = esmap.fit_baseline(pts, np.zeros(len(pts), int), neutral=0,
+                               source=f"{len(pts)} neutral image(s) given on the command line")
+        b.save(args.save_baseline)
+        print(f"baseline from {len(pts)} face(s): {args.save_baseline}")
+    print(f"{done} of {len(args.images)} images mapped into {out}")
+    return 0 if done else 1
+
+
+def _read_baseline(path):
+    from fer_utils import esmap
+
+    if not path.is_file():
+        raise FileNotFoundError(f"no baseline file {path}")
+    try:
+        if path.suffix == ".npy":
+            m = np.load(path, allow_pickle=False).astype(np.float32)
+            if m.shape != (468, 468):
+                raise ValueError(f"a baseline is a 468×468 map; {path.name} is {m.shape}")
+            return esmap.Baseline(m, 0, source=path.name)
+        return esmap.Baseline.load(path)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ValueError(f"{path.name} is not a baseline (.npz from --save-baseline or "
+                         f"Baseline.save, or a 468×468 .npy): {exc}") from None
+
+
+def _colour(m: np.ndarray, clip: float) -> np.ndarray:
+    """A map as RGB pixels, one per landmark pair: distances with viridis, ES-MAPs RdBu_r."""
+    import matplotlib
+
+    if np.nanmin(m) >= 0:
+        rgba = matplotlib.colormaps["viridis"](np.clip(m, 0, 1))
+    else:
+        rgba = matplotlib.colormaps["RdBu_r"]((np.clip(m, -clip, clip) + clip) / (2 * clip))
+    return (rgba[..., :3] * 255).round().astype(np.uint8)
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model.keras file or artifact folder (default: the course's "
                    "mini-Xception trained on FER-2013, committed under data/)")
@@ -233,18 +313,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     _add_model_options(p)
     p.set_defaults(func=_webcam)
+    p = sub.add_parser("esmap", help="landmark distance maps and ES-MAPs of image files")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--out", required=True, help="folder for the .npy maps and .png pictures")
+    p.add_argument("--baseline", help="neutral baseline (.npz from --save-baseline, or a "
+                   "468×468 .npy); with it each image also gets its ES-MAP")
+    p.add_argument("--backend", default="legacy", choices=["legacy", "tasks"],
+                   help="Face Mesh back-end (tasks: MediaPipe ≥ 0.10.30, needs --landmarker)")
+    p.add_argument("--landmarker", help="face_landmarker.task model for --backend tasks "
+                   "(default $FER_FACE_LANDMARKER)")
+    p.add_argument("--upscale", type=int, help="enlarge images smaller than this many pixels")
+    p.add_argument("--clip", type=float, default=0.1, help="ES-MAP clip (default 0.1)")
+    p.add_argument("--save-baseline", metavar="PATH",
+                   help="treat the images as neutral faces: save their mean map as a baseline")
+    p.set_defaults(func=_esmap)
+
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from fer_utils.data import DataFormatError, ProtocolError
     from fer_utils.faces import DetectorError
+    from fer_utils.landmarks import LandmarkError
     from fer_utils.realtime import CameraError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (FileNotFoundError, DataFormatError, ProtocolError, ValueError, CameraError,
-            DetectorError) as exc:
+            DetectorError, LandmarkError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -153,6 +153,7 @@ class FaceMesh:
         self.upscale = upscale
         self.min_confidence = min_confidence
         self.model_path = None
+        self._first_face = True
         if backend == "legacy":
             self._impl = _legacy_mesh(min_confidence)
         else:
@@ -174,17 +175,28 @@ class FaceMesh:
             rgb = cv2.resize(rgb, (round(rgb.shape[1] * f), round(rgb.shape[0] * f)),
                              interpolation=cv2.INTER_CUBIC)
         h, w = rgb.shape[:2]
-        if self.backend == "legacy":
-            result = self._impl.process(rgb)
-            faces = [f.landmark for f in (result.multi_face_landmarks or [])]
-        else:
-            import mediapipe as mp
+        if self._first_face:
+            # MediaPipe logs a native warning ("Using NORM_RECT without IMAGE_DIMENSIONS")
+            # the first time it sees a face; it is harmless for single images.
+            from fer_utils.runtime import quiet_native
 
-            result = self._impl.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
-            faces = list(result.face_landmarks or [])
+            with quiet_native():
+                faces = self._run(rgb)
+            self._first_face = not faces
+        else:
+            faces = self._run(rgb)
         if not faces:
             return None, NO_FACE
         return landmarks_to_array(faces[0], w, h), OK
+
+    def _run(self, rgb: np.ndarray) -> list:
+        if self.backend == "legacy":
+            result = self._impl.process(rgb)
+            return [f.landmark for f in (result.multi_face_landmarks or [])]
+        import mediapipe as mp
+
+        result = self._impl.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+        return list(result.face_landmarks or [])
 
     def __call__(self, image) -> np.ndarray | None:
         return self.detect(image)[0]

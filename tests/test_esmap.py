@@ -159,3 +159,63 @@ def test_render_picks_the_colormap_by_sign(faces):
     b = E.fit_baseline(pts, labels)
     im = E.render(E.esmaps(pts[3], b), colorbar=False)
     assert im.get_cmap().name == "RdBu_r" and im.get_clim() == (-0.1, 0.1)
+
+
+# ---------------------------------------------------------------- command line
+
+@pytest.fixture
+def photo_files(tmp_path):
+    from PIL import Image
+
+    from fer_utils.sample import sample_photos
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for name, img in sample_photos().items():
+        Image.fromarray(img).save(d / f"{name}.png")
+    Image.fromarray(np.full((64, 64), 128, np.uint8)).save(d / "blank.png")
+    (d / "notes.png").write_text("not an image")
+    return d
+
+
+def test_cli_writes_distance_maps_and_pictures_and_reports_failures(photo_files, tmp_path, capsys):
+    from fer_utils import cli
+
+    out = tmp_path / "maps"
+    names = [str(photo_files / n) for n in ("astronaut.png", "blank.png", "notes.png")]
+    assert cli.main(["esmap", *names, "--out", str(out),
+                     "--save-baseline", str(tmp_path / "me.npz")]) == 0
+    captured = capsys.readouterr()
+    assert "blank.png: blank image" in captured.err and "error:" in captured.err
+    assert "1 of 3 images" in captured.out
+    d = np.load(out / "astronaut_distances.npy")
+    assert d.shape == (468, 468) and d.dtype == np.float32 and d.max() == pytest.approx(1)
+    from PIL import Image
+
+    assert Image.open(out / "astronaut.png").size == (468, 468)
+    assert not (out / "astronaut_esmap.npy").exists()
+    # the saved baseline (one face) applied to the same face gives a zero ES-MAP
+    assert cli.main(["esmap", names[0], str(photo_files / "grace_hopper.png"), "--out",
+                     str(out), "--baseline", str(tmp_path / "me.npz")]) == 0
+    own = np.load(out / "astronaut_esmap.npy")
+    other = np.load(out / "grace_hopper_esmap.npy")
+    assert np.abs(own).max() < 1e-6 and np.abs(other).max() > 0.01
+    assert np.abs(other).max() <= 0.1 + 1e-7
+
+
+def test_cli_exit_status_and_messages(photo_files, tmp_path, capsys, monkeypatch):
+    from fer_utils import cli
+
+    out = str(tmp_path / "maps")
+    assert cli.main(["esmap", str(photo_files / "blank.png"), "--out", out]) == 1
+    assert cli.main(["esmap", str(photo_files / "astronaut.png"), "--out", out,
+                     "--baseline", str(tmp_path / "missing.npz")]) == 2
+    (tmp_path / "bad.npy").write_bytes(b"junk")
+    assert cli.main(["esmap", str(photo_files / "astronaut.png"), "--out", out,
+                     "--baseline", str(tmp_path / "bad.npy")]) == 2
+    monkeypatch.delenv("FER_FACE_LANDMARKER", raising=False)
+    assert cli.main(["esmap", str(photo_files / "astronaut.png"), "--out", out,
+                     "--backend", "tasks"]) == 2
+    err = capsys.readouterr().err
+    assert "no baseline file" in err and "not a baseline" in err
+    assert "face_landmarker.task" in err and "Traceback" not in err

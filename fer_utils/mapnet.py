@@ -1,0 +1,280 @@
+"""Classifying ES-MAPs vs face images (seed 000's Table I), under two protocols.
+
+One experiment = a model (``esh_net``, ``convnet4``, ``resnet50``), an input and a protocol:
+
+Inputs (:data:`INPUTS`)
+    ``"esmap-reference"`` — the ES-MAP as the reference code's network saw it (62×62 RGB
+    rendering); ``"esmap-pooled"`` — the ES-MAP averaged over 9×9 landmark pairs (52×52 values);
+    ``"image"`` — the 48×48 face itself (the paper's "control").
+    Every input uses only the images where Face Mesh found a face, so ES-MAPs and images are
+    compared on the same faces; undetected test faces are reported separately (and counted as
+    errors in ``accuracy_all``).
+Protocols (:data:`PROTOCOLS`)
+    ``"random-30-70"`` — the paper's: all images pooled, a random 30 % to train and 70 % to
+    test, a fixed number of epochs, the final model tested. (The reference code also used the
+    test set for validation; here nothing looks at the test part before the end.)
+    ``"fer2013"`` — the course's: train on Training, stop early and pick the best epoch on
+    PublicTest, test once on PrivateTest.
+
+The neutral baseline of the ES-MAPs is always fitted on the training part only.
+
+:func:`run` trains one configuration (or loads its finished artifact from ``data/esmap/``),
+resumably, and writes metrics JSON; models over 8 MB (ResNet-50) are not kept.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from fer_utils import paths, runtime
+
+INPUTS = ("esmap-reference", "esmap-pooled", "image")
+PROTOCOLS = ("random-30-70", "fer2013")
+MAX_MODEL_BYTES = 8_000_000
+_SCALE = {"esmap-reference": 1 / 255.0, "esmap-pooled": 10.0, "image": 1 / 255.0}
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    """One ES-MAP classification experiment (every field is part of the artifact key)."""
+
+    name: str = "esh"
+    model: str = "esh_net"
+    model_args: dict = field(default_factory=dict)
+    input: str = "esmap-reference"
+    protocol: str = "random-30-70"
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 8
+    lr_patience: int = 3
+    lr_factor: float = 0.5
+    seed: int = 0
+    train_limit: int | None = None
+    eval_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        from fer_utils.models import BUILDERS
+
+        if self.input not in INPUTS:
+            raise ValueError(f"unknown input {self.input!r}; choose one of {INPUTS}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {self.protocol!r}; choose one of {PROTOCOLS}")
+        if self.model not in BUILDERS:
+            raise ValueError(f"unknown model {self.model!r}; available: {sorted(BUILDERS)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MapConfig":
+        return cls(**d)
+
+    def quick(self) -> "MapConfig":
+        """The quick-mode variant used by tests and ``FER_QUICK=1``: 2 epochs, 600 images."""
+        from dataclasses import replace
+
+        return replace(self, epochs=min(self.epochs, 2), train_limit=600, eval_limit=300)
+
+
+def artifact_key(config: MapConfig, data: str) -> str:
+    blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True)
+    return f"{config.name}-{data}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+
+
+def artifacts_root() -> Path:
+    return paths.artifacts_dir() / "esmap"
+
+
+# --------------------------------------------------------------------------------------
+# splits and inputs
+# --------------------------------------------------------------------------------------
+
+def protocol_split(usage: np.ndarray, labels: np.ndarray, protocol: str, seed: int = 0):
+    """Indices ``(train, validation or None, test)`` over *all* images (detected or not)."""
+    n = len(usage)
+    if protocol == "fer2013":
+        test_split = "PrivateTest" if "PrivateTest" in set(usage.tolist()) else "Test"
+        return (np.flatnonzero(usage == "Training"), np.flatnonzero(usage == "PublicTest"),
+                np.flatnonzero(usage == test_split))
+    if protocol == "random-30-70":
+        order = np.random.default_rng(seed).permutation(n)
+        cut = round(0.3 * n)
+        return np.sort(order[:cut]), None, np.sort(order[cut:])
+    raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
+
+
+def _limit(idx, labels, limit, seed):
+    if idx is None or limit is None or limit >= len(idx):
+        return idx
+    from sklearn.model_selection import train_test_split
+
+    keep, _ = train_test_split(idx, train_size=limit, stratify=labels[idx], random_state=seed)
+    return np.sort(keep)
+
+
+def make_inputs(kind: str, idx: np.ndarray, images: np.ndarray, points: np.ndarray,
+                baseline) -> np.ndarray:
+    """Model inputs of one kind for the images ``idx`` (which must all have landmarks)."""
+    from fer_utils import esmap
+
+    if kind == "image":
+        return images[idx][..., None]
+    maps = esmap.esmaps(points[idx], baseline,
+                        reduce="reference" if kind == "esmap-reference" else "pooled")
+    return maps if kind == "esmap-reference" else maps[..., None]
+
+
+# --------------------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class MapArtifact:
+    path: Path
+    config: MapConfig
+    metrics: dict
+    history: dict
+
+    def load_model(self):
+        import keras
+
+        model = self.path / "model.keras"
+        if not model.is_file():
+            raise FileNotFoundError(f"{self.path.name} keeps metrics only (the model is over "
+                                    f"{MAX_MODEL_BYTES // 1_000_000} MB); re-run to get it")
+        return keras.models.load_model(model)
+
+
+def find_artifact(config: MapConfig, data: str, root: Path | None = None) -> MapArtifact | None:
+    path = (root or artifacts_root()) / artifact_key(config, data)
+    if not all((path / f).is_file() for f in ("metrics.json", "history.json")):
+        return None
+    return MapArtifact(path, config, json.loads((path / "metrics.json").read_text()),
+                       json.loads((path / "history.json").read_text()))
+
+
+def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
+        retrain: bool = False, progress: bool = True) -> MapArtifact:
+    """Train and test one configuration, or load its finished artifact.
+
+    Parameters
+    ----------
+    config : MapConfig
+    ds : FERDataset, optional
+        Default :func:`fer_utils.data.load_fer2013` (real data or the offline sample).
+    marks : LandmarkSet, optional
+        Landmarks of ``ds.images`` (default: :func:`fer_utils.landmarks.dataset_landmarks`,
+        cached on disk).
+    """
+    runtime.disable_onednn()
+    from fer_utils import esmap, landmarks
+    from fer_utils import metrics as M
+    from fer_utils import models
+    from fer_utils.data import load_fer2013
+    from fer_utils.train import _protocol_callback, _seed_everything, data_id
+
+    ds = load_fer2013() if ds is None else ds
+    did = data_id(ds)
+    root = root or artifacts_root()
+    if not retrain:
+        found = find_artifact(config, did, root)
+        if found is not None:
+            return found
+    marks = landmarks.dataset_landmarks(ds.images, progress=progress) if marks is None else marks
+    if len(marks) != len(ds):
+        raise ValueError(f"{len(marks)} landmark rows for {len(ds)} images")
+
+    import keras
+    from tqdm.auto import tqdm
+
+    out = root / artifact_key(config, did)
+    ckpt = out / "checkpoint"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    _seed_everything(config.seed)
+
+    y = ds.labels
+    tr_all, va_all, te_all = protocol_split(ds.usage, y, config.protocol, config.seed)
+    found = marks.found
+    tr = _limit(tr_all[found[tr_all]], y, config.train_limit, config.seed)
+    va = None if va_all is None else _limit(va_all[found[va_all]], y, config.eval_limit,
+                                            config.seed)
+    te_all = _limit(te_all, y, config.eval_limit, config.seed)
+    te = te_all[found[te_all]]
+
+    t0 = time.perf_counter()
+    base = esmap.fit_baseline(marks.points[tr], y[tr], source="training part")
+    x_tr = make_inputs(config.input, tr, ds.images, marks.points, base)
+    x_va = None if va is None else make_inputs(config.input, va, ds.images, marks.points, base)
+    x_te = make_inputs(config.input, te, ds.images, marks.points, base)
+    prep_seconds = time.perf_counter() - t0
+    eye = np.eye(7, dtype=np.float32)
+
+    state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
+             "seconds": 0.0, "history": {}}
+    if (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file():
+        state = json.loads((ckpt / "state.json").read_text())
+        model = keras.models.load_model(ckpt / "last.keras")
+    else:
+        model = models.build(config.model, input_shape=x_tr.shape[1:],
+                             scale=_SCALE[config.input], n_classes=7, **config.model_args)
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
+    rules = SimpleNamespace(monitor="val_accuracy", patience=config.patience,
+                            lr_patience=config.lr_patience, lr_factor=config.lr_factor)
+    if va is None:  # the paper's protocol: fixed epochs, nothing selected on test data
+        rules = SimpleNamespace(monitor="accuracy", patience=config.epochs + 1,
+                                lr_patience=config.epochs + 1, lr_factor=1.0)
+    finished = state["epoch"] >= config.epochs or state["wait"] >= rules.patience
+    with tqdm(total=config.epochs, initial=state["epoch"], desc=out.name, unit="epoch",
+              disable=not progress) as bar:
+        if not finished:
+            model.fit(x_tr.astype(np.float32), eye[y[tr]], batch_size=config.batch_size,
+                      epochs=config.epochs, initial_epoch=state["epoch"], verbose=0,
+                      shuffle=True,
+                      validation_data=None if va is None else (x_va.astype(np.float32),
+                                                              eye[y[va]]),
+                      callbacks=[_protocol_callback(rules, ckpt, state, bar)])
+    final = keras.models.load_model(ckpt / ("best.keras" if va is not None else "last.keras"))
+    t1 = time.perf_counter()
+    pred = np.concatenate([final(x_te[s:s + 256].astype(np.float32), training=False).numpy()
+                           for s in range(0, len(x_te), 256)]).argmax(axis=1)
+    test_seconds = time.perf_counter() - t1
+    from fer_utils.data import CLASS_NAMES
+
+    result = {
+        "config": config.to_dict(), "data": did, "source": ds.source,
+        "model_name": final.name, "params": models.count_params(final),
+        "input_shape": list(x_tr.shape[1:]),
+        "epochs_trained": state["epoch"], "best_epoch": state["best_epoch"],
+        "train_seconds": round(state["seconds"], 1),
+        "seconds_per_epoch": round(state["seconds"] / max(1, state["epoch"]), 2),
+        "prep_seconds": round(prep_seconds, 1), "test_seconds": round(test_seconds, 2),
+        "n_train": int(len(tr)), "n_validation": int(0 if va is None else len(va)),
+        "baseline_neutral_faces": base.n_global,
+        "test": M.classification_metrics(y[te], pred, CLASS_NAMES),
+        "test_all": {"n": int(len(te_all)), "n_undetected": int(len(te_all) - len(te)),
+                     "accuracy": float(np.sum(pred == y[te]) / max(1, len(te_all)))},
+    }
+    result["test"]["seconds"] = round(test_seconds, 2)
+    tmp = out / "model.keras"
+    from fer_utils.train import save_inference_model
+
+    save_inference_model(final, tmp)
+    if tmp.stat().st_size > MAX_MODEL_BYTES:
+        result["model_kept"] = f"no: {tmp.stat().st_size / 1e6:.0f} MB is too large to commit"
+        tmp.unlink()
+    else:
+        result["model_kept"] = "yes"
+    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    (out / "metrics.json").write_text(json.dumps(result, indent=1))
+    shutil.rmtree(ckpt)
+    return MapArtifact(out, config, result, state["history"])

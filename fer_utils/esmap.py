@@ -395,3 +395,55 @@ def render(es_map: np.ndarray, ax=None, *, clip: float = CLIP, title: str = "",
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return im
+
+
+def pipeline_figure(image: np.ndarray, points: np.ndarray, baseline: Baseline, *,
+                    clip: float = CLIP, title: str = ""):
+    """The ES-MAP pipeline on one face, four panels: landmarks, distances, baseline, ES-MAP."""
+    import matplotlib.pyplot as plt
+
+    from fer_utils import landmarks
+
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+    landmarks.draw(axes[0], image, points, size=6 if np.asarray(image).shape[0] < 100 else 3)
+    axes[0].set_title("468 landmarks (by region)", fontsize=10)
+    d = pairwise_distances(points)
+    render(d, axes[1], title="normalised distances")
+    render(baseline.global_map, axes[2], title=f"neutral baseline ({baseline.n_global:,} faces)")
+    render(esmaps(points, baseline, clip=clip), axes[3], clip=clip,
+           title=f"ES-MAP (difference, clipped ±{clip})")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def consensus_figure(consensus: np.ndarray, maps: np.ndarray, labels: np.ndarray, *,
+                     class_names=None, clip: float = CLIP, examples: int = 2):
+    """Per emotion: the consensus map, its closest matches and its outliers (by correlation).
+
+    ``maps`` and ``labels`` are the maps the consensus was built from (or others of the same
+    kind); each row shows ``examples`` best and worst correlated maps of that emotion.
+    """
+    import matplotlib.pyplot as plt
+
+    from fer_utils.data import CLASS_NAMES
+
+    names = list(class_names or CLASS_NAMES)
+    rows = [k for k in range(len(consensus)) if not np.isnan(consensus[k]).all()]
+    fig, axes = plt.subplots(len(rows), 1 + 2 * examples, figsize=(2.1 * (1 + 2 * examples),
+                                                                     2.1 * len(rows)),
+                             squeeze=False)
+    for r, k in enumerate(rows):
+        idx = np.flatnonzero(labels == k)
+        score = correlation(maps[idx], consensus[k])
+        order = idx[np.argsort(-score)]
+        sorted_scores = np.sort(score)[::-1]
+        panels = [(consensus[k], f"{names[k]}: consensus")]
+        panels += [(maps[order[i]], f"match r={sorted_scores[i]:.2f}") for i in range(examples)]
+        panels += [(maps[order[-1 - i]], f"outlier r={sorted_scores[-1 - i]:.2f}")
+                   for i in range(examples)]
+        for ax, (m, t) in zip(axes[r], panels):
+            render(m, ax, clip=clip, title=t, colorbar=False)
+    fig.tight_layout()
+    return fig

@@ -498,3 +498,31 @@ def dataset_landmarks(images: np.ndarray, *, backend: str = "legacy", upscale: i
     out = LandmarkSet.concatenate(parts)
     out.settings = {"backend": backend, "upscale": upscale}
     return out
+
+
+# --------------------------------------------------------------------------------------
+# pictures
+# --------------------------------------------------------------------------------------
+
+REGION_COLORS = {"forehead": "#e69f00", "brows": "#56b4e9", "eyes": "#009e73",
+                 "nose": "#f0e442", "mouth": "#d55e00", "jaw": "#cc79a7", "other": "#bbbbbb"}
+
+
+def draw(ax, image: np.ndarray, points: np.ndarray, *, regions: bool = True,
+         highlight: str | None = None, size: float = 4.0) -> None:
+    """Show ``image`` with its landmarks on ``ax``, coloured by region (or one region lit)."""
+    img = np.asarray(image)
+    w = img.shape[1]
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=255)
+    labels = region_labels()
+    xy = points[:, :2] * w  # back to pixels (both axes are in width units)
+    for name, color in REGION_COLORS.items():
+        m = labels == name
+        if highlight is not None:
+            color = REGION_COLORS[name] if name == highlight else "#999999"
+        elif not regions:
+            color = "#00ff88"
+        ax.scatter(xy[m, 0], xy[m, 1], s=size if name != highlight else 2 * size, c=color,
+                   linewidths=0, label=name if regions else None)
+    ax.set_xticks([])
+    ax.set_yticks([])

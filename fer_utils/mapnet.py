@@ -83,6 +83,10 @@ class MapConfig:
 
         return replace(self, epochs=min(self.epochs, 2), train_limit=600, eval_limit=300)
 
+    def for_runtime(self) -> "MapConfig":
+        """:meth:`quick` when ``FER_QUICK`` is set, else the config itself (for notebooks)."""
+        return self.quick() if runtime.quick_mode() else self
+
 
 def artifact_key(config: MapConfig, data: str) -> str:
     blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True)

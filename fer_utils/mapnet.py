@@ -88,11 +88,6 @@ class MapConfig:
         return self.quick() if runtime.quick_mode() else self
 
 
-def artifact_key(config: MapConfig, data: str) -> str:
-    blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True)
-    return f"{config.name}-{data}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
-
-
 def artifacts_root() -> Path:
     return paths.artifacts_dir() / "esmap"
 
@@ -113,15 +108,6 @@ def protocol_split(usage: np.ndarray, labels: np.ndarray, protocol: str, seed: i
         cut = round(0.3 * n)
         return np.sort(order[:cut]), None, np.sort(order[cut:])
     raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
-
-
-def _limit(idx, labels, limit, seed):
-    if idx is None or limit is None or limit >= len(idx):
-        return idx
-    from sklearn.model_selection import train_test_split
-
-    keep, _ = train_test_split(idx, train_size=limit, stratify=labels[idx], random_state=seed)
-    return np.sort(keep)
 
 
 def make_inputs(kind: str, idx: np.ndarray, images: np.ndarray, points: np.ndarray,
@@ -218,6 +204,8 @@ class MapArtifact:
 
 
 def find_artifact(config: MapConfig, data: str, root: Path | None = None) -> MapArtifact | None:
+    from fer_utils.train import artifact_key  # same key formula as every artifact
+
     path = (root or artifacts_root()) / artifact_key(config, data)
     if not all((path / f).is_file() for f in ("metrics.json", "history.json")):
         return None
@@ -243,7 +231,8 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     from fer_utils import metrics as M
     from fer_utils import models
     from fer_utils.data import load_fer2013
-    from fer_utils.train import _protocol_callback, _seed_everything, data_id
+    from fer_utils.train import (_limit, _protocol_callback, _seed_everything, artifact_key,
+                                 data_id)
 
     ds = load_fer2013() if ds is None else ds
     did = data_id(ds)

@@ -31,6 +31,7 @@ counted in :attr:`PosedDataset.skipped`.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -104,17 +105,16 @@ def load_jaffe(root: str | Path) -> PosedDataset:
     if not root.exists():
         raise FileNotFoundError(f"no JAFFE folder at {root}")
     images, labels, subjects, files = [], [], [], []
-    skipped: dict[str, int] = {}
+    skipped: Counter = Counter()
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
         m = _JAFFE_NAME.match(f.name)
         if not m:
             if f.suffix.lower() in _IMAGE_EXT:
-                skipped["unrecognised file name"] = skipped.get("unrecognised file name", 0) + 1
+                skipped["unrecognised file name"] += 1
             continue
         code = m.group(2).upper()
         if code not in JAFFE_CODES:
-            skipped[f"unknown expression code {code}"] = skipped.get(
-                f"unknown expression code {code}", 0) + 1
+            skipped[f"unknown expression code {code}"] += 1
             continue
         images.append(_read_grey(f))
         labels.append(CLASS_NAMES.index(JAFFE_CODES[code]))
@@ -123,7 +123,7 @@ def load_jaffe(root: str | Path) -> PosedDataset:
     if not images:
         raise DataFormatError(f"no JAFFE images (names like KA.AN1.39.tiff) under {root}")
     return PosedDataset("JAFFE", images, np.array(labels), np.array(subjects), np.array(files),
-                        skipped)
+                        dict(skipped))
 
 
 def load_ckplus(root: str | Path, *, peak_frames: int = 1,
@@ -153,26 +153,25 @@ def load_ckplus(root: str | Path, *, peak_frames: int = 1,
 def _load_ck_official(images_dir: Path, emotion_dir: Path, root: Path, peak_frames: int,
                       neutral_first: bool) -> PosedDataset:
     images, labels, subjects, files = [], [], [], []
-    skipped: dict[str, int] = {}
+    skipped: Counter = Counter()
     for txt in sorted(emotion_dir.rglob("*_emotion.txt")):
         try:
             code = int(float(txt.read_text().split()[0]))
             emotion = CKPLUS_CODES[code]
         except (IndexError, ValueError, KeyError):
-            skipped["unreadable emotion file"] = skipped.get("unreadable emotion file", 0) + 1
+            skipped["unreadable emotion file"] += 1
             continue
         subject, seq = txt.parent.parent.name, txt.parent.name
         frames = sorted((images_dir / subject / seq).glob("*.png"))
         if not frames:
-            skipped["labelled sequence without images"] = skipped.get(
-                "labelled sequence without images", 0) + 1
+            skipped["labelled sequence without images"] += 1
             continue
         chosen = [(f, emotion) for f in frames[-peak_frames:]]
         if neutral_first and len(frames) > peak_frames:
             chosen.insert(0, (frames[0], "neutral"))
         for f, emo in chosen:
             if emo not in CLASS_NAMES:
-                skipped[emo] = skipped.get(emo, 0) + 1
+                skipped[emo] += 1
                 continue
             images.append(_read_grey(f))
             labels.append(CLASS_NAMES.index(emo))
@@ -181,12 +180,12 @@ def _load_ck_official(images_dir: Path, emotion_dir: Path, root: Path, peak_fram
     if not images:
         raise DataFormatError(f"no labelled CK+ sequences found under {root}")
     return PosedDataset("CK+", images, np.array(labels), np.array(subjects), np.array(files),
-                        skipped)
+                        dict(skipped))
 
 
 def _load_ck_folders(folders: dict, root: Path) -> PosedDataset:
     images, labels, subjects, files = [], [], [], []
-    skipped: dict[str, int] = {}
+    skipped: Counter = Counter()
     for name, folder in sorted(folders.items()):
         emotion = CK48_FOLDERS[name]
         for f in sorted(folder.iterdir()):
@@ -194,10 +193,10 @@ def _load_ck_folders(folders: dict, root: Path) -> PosedDataset:
                 continue
             m = _CK_NAME.match(f.name)
             if not m:
-                skipped["unrecognised file name"] = skipped.get("unrecognised file name", 0) + 1
+                skipped["unrecognised file name"] += 1
                 continue
             if emotion not in CLASS_NAMES:
-                skipped[emotion] = skipped.get(emotion, 0) + 1
+                skipped[emotion] += 1
                 continue
             images.append(_read_grey(f))
             labels.append(CLASS_NAMES.index(emotion))
@@ -206,7 +205,7 @@ def _load_ck_folders(folders: dict, root: Path) -> PosedDataset:
     if not images:
         raise DataFormatError(f"no CK+48 images (S###_###_########.png) under {root}")
     return PosedDataset("CK+48", images, np.array(labels), np.array(subjects), np.array(files),
-                        skipped)
+                        dict(skipped))
 
 
 # --------------------------------------------------------------------------------------

@@ -467,30 +467,34 @@ def dataset_landmarks(images: np.ndarray, *, backend: str = "legacy", upscale: i
     settings = {"backend": backend, "upscale": upscale, "v": _CACHE_VERSION}
     folder = paths.cache_dir() / "landmarks"
     folder.mkdir(parents=True, exist_ok=True)
+    blocks = []  # (block, cache file, cached LandmarkSet or None)
+    for start in range(0, len(images), chunk):
+        block = np.ascontiguousarray(images[start:start + chunk])
+        key = hashlib.sha1(block.tobytes() + str(block.shape).encode()
+                           + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
+        file = folder / f"{key}.npz"
+        part = None
+        if cache and file.exists():
+            try:
+                part = LandmarkSet.load(file)
+            except Exception:  # noqa: BLE001 - a damaged cache file is recomputed
+                part = None
+        blocks.append((block, file, part))
+    todo = sum(len(b) for b, _, p in blocks if p is None)
     parts: list[LandmarkSet] = []
     mesh = None
-    bounds = range(0, len(images), chunk)
     try:
-        bar = tqdm(total=len(images), desc=f"Face Mesh ({backend})", unit=" img",
-                   disable=not progress or len(images) < 50, mininterval=1.0)
-        for start in bounds:
-            block = np.ascontiguousarray(images[start:start + chunk])
-            key = hashlib.sha1(block.tobytes() + str(block.shape).encode()
-                               + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
-            file = folder / f"{key}.npz"
-            part = None
-            if cache and file.exists():
-                try:
-                    part = LandmarkSet.load(file)
-                except Exception:  # noqa: BLE001 - a damaged cache file is recomputed
-                    part = None
+        # a bar only for the work left: a fully cached dataset prints nothing
+        bar = tqdm(total=todo, desc=f"Face Mesh ({backend})", unit=" img",
+                   disable=not progress or todo < 50, mininterval=1.0)
+        for block, file, part in blocks:
             if part is None:
                 mesh = mesh or FaceMesh(backend, model_path=model_path, upscale=upscale)
                 part = extract_batch(block, mesh, progress=False)
                 if cache:
                     part.save(file)
+                bar.update(len(block))
             parts.append(part)
-            bar.update(len(block))
         bar.close()
     finally:
         if mesh is not None:

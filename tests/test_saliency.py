@@ -1,0 +1,166 @@
+"""fer_utils.saliency: the four methods on models with known answers, any model structure,
+clear errors, and the scores (mass inside, pointing game, masking drop)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fer_utils  # noqa: F401  (oneDNN off before TensorFlow)
+from fer_utils import saliency as S
+
+keras = pytest.importorskip("keras")
+
+SIZE = 16
+WINDOW = np.zeros((SIZE, SIZE), np.float32)
+WINDOW[4:8, 9:13] = 1.0  # the only pixels the toy model looks at
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class Window(keras.layers.Layer):
+    """Multiplies its input by a fixed window (a model that can only see those pixels)."""
+
+    def call(self, x):
+        return x * keras.ops.convert_to_tensor(WINDOW)[None, :, :, None]
+
+
+def toy_model():
+    """Class 1 grows with the brightness inside WINDOW; nothing outside matters."""
+    inp = keras.Input((SIZE, SIZE, 1))
+    seen = Window(name="window")(inp)
+    pooled = keras.layers.GlobalAveragePooling2D()(seen)
+    dense = keras.layers.Dense(2, name="head")
+    out = keras.layers.Softmax()(dense(pooled))
+    model = keras.Model(inp, out, name="toy")
+    dense.set_weights([np.array([[-20.0, 20.0]], np.float32), np.array([0.5, -0.5], np.float32)])
+    return model
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return rng.uniform(0.2, 1.0, (6, SIZE, SIZE)).astype(np.float32)
+
+
+def test_gradients_and_smoothgrad_live_only_in_the_window(images):
+    model = toy_model()
+    for maps in (S.gradients(model, images, 1), S.smoothgrad(model, images, 1, samples=4)):
+        assert maps.shape == (6, SIZE, SIZE) and (maps >= 0).all()
+        assert (maps[:, WINDOW == 0] == 0).all() and (maps[:, WINDOW == 1] > 0).all()
+
+
+def test_occlusion_finds_the_window(images):
+    model = toy_model()
+    occ = S.occlusion(model, images, 1, patch=4, stride=2)
+    assert occ.shape == (6, SIZE, SIZE)
+    far = np.ones((SIZE, SIZE), bool)
+    far[1:11, 6:16] = False  # every patch touching the window covers only this area
+    assert (occ[:, far] < 1e-5).all() and (occ[:, WINDOW == 1] > 1e-3).all()
+    with pytest.raises(S.SaliencyError, match="patch must be"):
+        S.occlusion(model, images, 1, patch=40)
+
+
+def test_grad_cam_on_a_custom_layer_matches_the_window(images):
+    model = toy_model()
+    cam = S.grad_cam(model, images, 1, layer="window")
+    assert cam.shape == (6, SIZE, SIZE) and cam.max() == pytest.approx(1.0)
+    assert (cam[:, WINDOW == 0] < 1e-6).all()
+    assert S.pointing_game(cam, np.broadcast_to(WINDOW > 0, cam.shape), tolerance=0).all()
+
+
+def _manual_grad_cam(model, layer_name, x, cls):
+    """Grad-CAM written out for a flat functional model (the textbook two-output model)."""
+    import tensorflow as tf
+
+    probe = keras.Model(model.inputs[0], [model.get_layer(layer_name).output, model.outputs[0]])
+    with tf.GradientTape() as tape:
+        fmap, out = probe(x, training=False)
+        score = tf.gather(out, cls, axis=1, batch_dims=1)
+    g = tape.gradient(score, fmap)
+    cam = tf.nn.relu(tf.reduce_sum(tf.reduce_mean(g, (1, 2), keepdims=True) * fmap, -1))
+    cam = tf.image.resize(cam[..., None], x.shape[1:3])[..., 0].numpy()
+    top = cam.reshape(len(cam), -1).max(1).reshape(-1, 1, 1)
+    return np.divide(cam, top, out=np.zeros_like(cam), where=top > 0)  # all-zero maps stay 0
+
+
+def test_grad_cam_agrees_with_the_textbook_form_and_works_on_sequential_and_nested():
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    x = np.random.default_rng(1).uniform(0, 255, (5, 24, 24, 1)).astype(np.float32)
+    functional_in = keras.Input((24, 24, 1))
+    h = L.Conv2D(6, 3, activation="relu", name="c1")(L.Rescaling(1 / 255)(functional_in))
+    h = L.Conv2D(8, 3, activation="relu", name="c2")(L.MaxPooling2D()(h))
+    functional = keras.Model(functional_in, L.Dense(3, activation="softmax")(
+        L.GlobalAveragePooling2D()(h)))
+    cls = np.array([0, 1, 2, 0, 1])
+    np.testing.assert_allclose(S.grad_cam(functional, x, cls, layer="c2"),
+                               _manual_grad_cam(functional, "c2", x, cls), atol=1e-5)
+
+    sequential = keras.Sequential([keras.Input((24, 24, 1)), L.Rescaling(1 / 255),
+                                   L.Conv2D(4, 3, activation="relu", name="s1"),
+                                   L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax")])
+    assert S.grad_cam(sequential, x).shape == (5, 24, 24)  # default: last conv layer
+    assert S.conv_layers(sequential)[-1] == "s1"  # (the 4-D Rescaling output counts too)
+
+    inner = keras.Sequential([keras.Input((24, 24, 1)), L.Conv2D(4, 3, name="inner_conv"),
+                              L.ReLU(name="inner_relu")], name="base")
+    outer_in = keras.Input((24, 24, 1))
+    nested = keras.Model(outer_in, L.Dense(3, activation="softmax")(
+        L.GlobalAveragePooling2D()(inner(outer_in))), name="nested")
+    assert S.find_layer(nested)[0] == "base/inner_relu"
+    cam = S.grad_cam(nested, x, layer="base/inner_conv")
+    assert cam.shape == (5, 24, 24) and np.isfinite(cam).all() and cam.max() <= 1.0
+    assert (S.grad_cam(nested, x, layer="inner_conv") == cam).all()  # name or path
+
+
+def test_clear_errors_list_the_choices(images):
+    model = toy_model()
+    with pytest.raises(S.SaliencyError, match="no layer named 'conv9'.*window"):
+        S.grad_cam(model, images, layer="conv9")
+    with pytest.raises(S.SaliencyError, match="no feature-map output.*window"):
+        S.grad_cam(model, images, layer="head")
+    with pytest.raises(S.SaliencyError, match=r"takes inputs of shape \(16, 16, 1\).*\(6, 20, 20\)"):
+        S.gradients(model, np.zeros((6, 20, 20)))
+    with pytest.raises(S.SaliencyError, match="choose one of gradients"):
+        S.explain("lime", model, images)
+    # shapes that are accepted: a grey batch, one image with or without its channel
+    assert S.gradients(model, images[0]).shape == (1, SIZE, SIZE)
+    assert S.gradients(model, images[0][..., None]).shape == (1, SIZE, SIZE)
+
+
+def test_scores_against_a_known_region(images):
+    region = np.broadcast_to(WINDOW > 0, (6, SIZE, SIZE))
+    perfect = region.astype(np.float32)
+    assert S.mass_inside(perfect, region) == pytest.approx(np.ones(6))
+    rand = S.random_maps((6, SIZE, SIZE))
+    assert S.mass_inside(rand, region).mean() == pytest.approx(region.mean(), abs=0.05)
+    assert np.isnan(S.mass_inside(np.zeros((1, SIZE, SIZE)), region[:1])).all()
+    assert S.pointing_game(perfect, region).all()
+    model = toy_model()
+    labels = np.ones(6, np.int64)
+    drop = S.masking_drop(model, images, labels, S.gradients(model, images, 1), fraction=0.0625)
+    assert drop["intact"] == 1.0 and drop["salient covered"] == 0.0  # the window is gone
+    assert drop["random covered"] > drop["salient covered"]
+    frac, prob = S.deletion_curve(model, images, S.gradients(model, images, 1), 1, steps=4)
+    assert frac[0] == 0 and prob[0] > prob[1] and prob[1] == pytest.approx(prob[-1], abs=1e-6)
+
+
+def test_class_averages_use_only_correct_predictions():
+    maps = np.ones((4, 3, 3))
+    maps[1, 0, 0] = 10
+    means, counts = S.class_averages(maps, np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]),
+                                     n_classes=3)
+    assert counts.tolist() == [1, 2, 0] and np.isnan(means[2]).all()
+    np.testing.assert_allclose(means[0], np.full((3, 3), 1 / 9))
+    prof = S.row_profile(np.ones((2, 48, 48)))
+    assert prof == pytest.approx({"forehead": 0.25, "eyes": 0.25, "mouth": 0.5})
+
+
+def test_methods_run_on_mini_xception():
+    from fer_utils import models
+
+    model = models.mini_xception(input_size=48)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 48, 48)).astype(np.float32)
+    for method in S.METHODS:
+        kwargs = {"samples": 2} if method == "smoothgrad" else {}
+        m = S.explain(method, model, x, **kwargs)
+        assert m.shape == (2, 48, 48) and np.isfinite(m).all() and (m >= 0).all()

@@ -23,6 +23,7 @@ import numpy as np
 
 import fer_utils  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS=0 before anything imports TensorFlow)
 from fer_utils import paths, runtime
+from fer_utils.masks import MASKS
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -102,12 +103,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     path = model_file(args.model)  # fail before loading the data
     ds = load_fer2013(args.data, progress=False)
     label_set = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-majority"}[args.labels]
-    result = evaluate_model(path, ds, args.split, label_set)
+    result = evaluate_model(path, ds, args.split, label_set, mask=args.mask)
     if args.json:
         print(json.dumps({"model": path.name, "split": args.split, "labels": args.labels,
-                          "data": ds.source, **result}))
+                          "mask": args.mask, "data": ds.source, **result}))
     else:
-        print(f"{args.split} ({ds.source}, {args.labels} labels): {result['n']:,} images")
+        covered = "" if args.mask == "none" else f", mask {args.mask}"
+        print(f"{args.split} ({ds.source}, {args.labels} labels{covered}): {result['n']:,} images")
         print(M.per_class_table(result).round(4).to_string())
         print(f"accuracy {result['accuracy']:.4f}")
     return 0
@@ -293,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", default="fer", choices=["fer", "fer-clean", "ferplus"],
                    help="FER-2013 labels; FER-2013 labels on the images FERPlus accepts "
                    "(fer-clean); or FERPlus majority labels (8 classes)")
+    p.add_argument("--mask", default="none", choices=MASKS,
+                   help="cover a face region of every test image first (Chapter 7); a model "
+                   "trained with a mask is evaluated with the same mask")
     p.add_argument("--data", help="FER-2013 file or folder (default: $FER_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=_evaluate)

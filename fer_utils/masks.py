@@ -195,6 +195,26 @@ def apply(images: np.ndarray, masks: np.ndarray, fill: float | str = 0.0) -> np.
     return out
 
 
+def mask_images(images: np.ndarray, name: str, *, points: np.ndarray | None = None,
+                fill: float | str = 0.0) -> tuple[np.ndarray, MaskSet]:
+    """Cover a whole image array with one mask: ``(masked images, MaskSet)``.
+
+    Landmark masks find the landmarks themselves when ``points`` is not given
+    (:func:`fer_utils.landmarks.dataset_landmarks`, cached on disk). ``"none"`` returns the
+    images unchanged.
+    """
+    _check(name)
+    images = np.asarray(images)
+    if name in LANDMARK_REGIONS and points is None:
+        from fer_utils.landmarks import dataset_landmarks
+
+        points = dataset_landmarks(images).points
+    ms = region_masks(name, len(images), images.shape[1:3], points)
+    if name == "none":
+        return images, ms
+    return apply(images, ms.masks, fill), ms
+
+
 def tf_apply(x, masks, fill: float = 0.0):
     """TensorFlow version of :func:`apply` for a ``tf.data`` map: ``x`` (B, H, W, C) and
     ``masks`` (B, H, W) or (H, W) boolean; returns ``x`` with covered pixels set to ``fill``."""

@@ -66,6 +66,10 @@ class TrainConfig:
     train_limit, eval_limit : int or None
         Use at most this many images of Training / of each evaluation split (a stratified
         subset; for quick runs). ``None`` uses all.
+    mask : str
+        Cover a face region in every image, for training and evaluation alike (one of
+        :data:`fer_utils.masks.MASKS`; ``"none"`` by default). Left out of the artifact key
+        when ``"none"``, so configs written before masks existed keep their artifacts.
     """
 
     name: str = "cnn"
@@ -88,8 +92,12 @@ class TrainConfig:
     seed: int = 0
     train_limit: int | None = None
     eval_limit: int | None = None
+    mask: str = "none"
 
     def __post_init__(self) -> None:
+        from fer_utils.masks import MASKS
+        if self.mask not in MASKS:
+            raise ValueError(f"unknown mask {self.mask!r}; choose one of {', '.join(MASKS)}")
         if self.labels not in LABEL_SETS:
             raise ValueError(f"unknown label set {self.labels!r}; choose one of {', '.join(LABEL_SETS)}")
         if self.monitor not in ("val_accuracy", "val_loss"):
@@ -165,7 +173,10 @@ def data_id(ds: FERDataset) -> str:
 
 def artifact_key(config: TrainConfig, data: str) -> str:
     """Folder name of an experiment's artifact: ``<name>-<data>-<10 hex of the config hash>``."""
-    blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True)
+    d = config.to_dict()
+    if d.get("mask") == "none":  # added later: unmasked configs keep their old keys
+        del d["mask"]
+    blob = json.dumps({"config": d, "data": data}, sort_keys=True)
     return f"{config.name}-{data}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
@@ -330,11 +341,14 @@ def load_model_file(path: str | Path):
                          f"({type(exc).__name__}: {exc})") from None
 
 
-def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: str = "fer") -> dict:
+def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: str = "fer",
+                   mask: str = "none") -> dict:
     """Metrics of a saved model (path, artifact folder or ``keras.Model``) on one split.
 
     ``labels`` is a training label set; FERPlus sets are evaluated with majority labels, as
-    in :func:`train`. The result is :func:`fer_utils.metrics.classification_metrics`'s dict,
+    in :func:`train`. ``mask`` covers a face region of every test image first
+    (:data:`fer_utils.masks.MASKS`; a model trained with a mask is evaluated with the same
+    mask by passing it again). The result is :func:`fer_utils.metrics.classification_metrics`'s dict,
     the same that an artifact's ``metrics.json`` stores.
 
     Raises
@@ -354,7 +368,17 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
         raise ValueError(f"the model predicts {model.output_shape[-1]} classes but the label set "
                          f"{labels!r} has {len(names)} ({', '.join(names)})")
     idx = np.flatnonzero((ds.usage == split) & keep)
-    pred = predict_proba(model, ds.images[idx]).argmax(axis=1)
+    images = ds.images[idx]
+    if mask != "none":
+        from fer_utils.masks import mask_images
+
+        points = None
+        if mask.startswith("lm-"):  # landmarks of the whole set: the cached ones are reused
+            from fer_utils.landmarks import dataset_landmarks
+
+            points = dataset_landmarks(ds.images, progress=False).points[idx]
+        images = mask_images(images, mask, points=points)[0]
+    pred = predict_proba(model, images).argmax(axis=1)
     return M.classification_metrics(y[idx], pred, names)
 
 
@@ -465,15 +489,23 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(f"no Training or PublicTest images for labels {config.labels!r}")
 
+    images, mask_info = ds.images, None
+    if config.mask != "none":
+        from fer_utils.masks import mask_images
+
+        images, ms = mask_images(ds.images, config.mask)
+        mask_info = {"name": config.mask, "covered": round(float(ms.covered.mean()), 4),
+                     "fallback": ms.n_fallback}
+
     weights = None
     if config.class_weights:
         counts = np.bincount(y[tr], minlength=len(class_names)).astype(float)
         w = len(tr) / (len(class_names) * np.maximum(counts, 1))
         weights = w[y[tr]].astype(np.float32)
-    train_ds = make_dataset(ds.images[tr], targets[tr], batch_size=config.batch_size,
+    train_ds = make_dataset(images[tr], targets[tr], batch_size=config.batch_size,
                             shuffle=True, augment=_augmenter(config) if config.augment else None,
                             seed=config.seed, weights=weights)
-    val_ds = make_dataset(ds.images[va], targets[va], batch_size=256, shuffle=False)
+    val_ds = make_dataset(images[va], targets[va], batch_size=256, shuffle=False)
 
     state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
              "seconds": 0.0, "history": {}}
@@ -500,11 +532,13 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
               "train_seconds": round(state["seconds"], 1),
               "seconds_per_epoch": round(state["seconds"] / max(1, state["epoch"]), 2),
               "n_train": int(len(tr))}
+    if mask_info is not None:
+        result["mask"] = mask_info
     for split in ("PublicTest", "PrivateTest"):
         idx = np.flatnonzero((ds.usage == split) & keep_eval)
         idx = _limit(idx, y_eval, config.eval_limit, config.seed)
         t0 = time.perf_counter()
-        pred = predict_proba(best, ds.images[idx]).argmax(axis=1)
+        pred = predict_proba(best, images[idx]).argmax(axis=1)
         result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)
         result[split]["seconds"] = round(time.perf_counter() - t0, 2)
     save_inference_model(best, out / "model.keras")

@@ -187,3 +187,43 @@ def test_mini_xception_matches_the_paper():
         models.mini_xception(input_size=24)
     table = models.layer_table(m)
     assert table["params"].sum() == 58_423
+
+
+def test_mask_is_part_of_the_key_only_when_used():
+    import hashlib
+
+    d = TINY.to_dict()
+    del d["mask"]  # the key as it was computed before masks existed
+    old = hashlib.sha256(json.dumps({"config": d, "data": "sample"}, sort_keys=True)
+                         .encode()).hexdigest()[:10]
+    assert T.artifact_key(TINY, "sample") == f"tiny-sample-{old}"
+    assert T.artifact_key(TINY.replace(mask="eyes"), "sample") != T.artifact_key(TINY, "sample")
+    with pytest.raises(ValueError, match="unknown mask 'scarf'; choose one of none"):
+        T.TrainConfig(mask="scarf")
+    # every committed artifact is still found under its key
+    from fer_utils import paths
+    for metrics in paths.artifacts_dir().glob("*/metrics.json"):
+        cfg = T.TrainConfig.from_dict(json.loads(metrics.read_text())["config"])
+        assert metrics.parent.name == T.artifact_key(cfg, "fer2013"), metrics.parent.name
+
+
+def test_masked_training_and_masked_evaluation(sample, arts, capsys):
+    from fer_utils import masks
+
+    art = T.train(TINY.replace(mask="mouth", epochs=1), sample, progress=False)
+    assert art.metrics["mask"] == {"name": "mouth", "covered": 0.5, "fallback": 0}
+    # evaluating with the training mask reproduces the artifact; without it, it differs
+    same = T.evaluate_model(art.path, sample, "PrivateTest", mask="mouth")
+    assert same["accuracy"] == art.metrics["PrivateTest"]["accuracy"]
+    assert cli.main(["evaluate", "--model", str(art.path), "--mask", "mouth", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert got["mask"] == "mouth" and got["accuracy"] == pytest.approx(same["accuracy"])
+    unmasked = T.train(TINY.replace(epochs=1), sample, progress=False)
+    model = unmasked.load_model()
+    covered = masks.mask_images(sample.images, "mouth")[0]
+    from fer_utils.metrics import classification_metrics
+
+    idx = np.flatnonzero(sample.usage == "PrivateTest")
+    pred = T.predict_proba(model, covered[idx]).argmax(1)
+    direct = classification_metrics(sample.labels[idx], pred, art.metrics["class_names"])
+    assert T.evaluate_model(model, sample, mask="mouth")["accuracy"] == direct["accuracy"]

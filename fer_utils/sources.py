@@ -39,3 +39,52 @@ SEED000_FACTS = {
     "landmarks": 468, "runs": 10, "epochs": 100, "train_fraction": 0.3,
     "consensus_maps_per_emotion": 50, "fer2013_images_used": 29_476,
 }
+
+# Seed 001 ("Feeling It"), Tables 2 and 3: VGG-16 (batch norm + dropout variant = the
+# baseline) and ResNet-50 at 128×128, one model trained per mask, tested with the same mask.
+# Per row: overall and per-class accuracy and (weighted) F1, as fractions; class order is
+# FER-2013's (angry, disgust, fear, happy, sad, surprise, neutral), re-ordered from the
+# paper's (angry, disgust, fear, happy, neutral, sad, surprise).
+_SEED001_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+
+def _seed001(acc: tuple, f1: tuple) -> dict:
+    order = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    per_acc = dict(zip(_SEED001_CLASSES, acc[1:]))
+    per_f1 = dict(zip(_SEED001_CLASSES, f1[1:]))
+    return {"accuracy": acc[0], "f1": f1[0],
+            "per_class_accuracy": {c: per_acc[c] for c in order},
+            "per_class_f1": {c: per_f1[c] for c in order}}
+
+
+SEED001_TABLES = {  # model -> mask -> scores (mask names as in fer_utils.masks)
+    "VGG-16": {
+        "none (no overfitting control)": _seed001(
+            (.5641, .4200, .3614, .4083, .8253, .5097, .4494, .5966),
+            (.5628, .4538, .3390, .3870, .7989, .5181, .4476, .6331)),
+        "none": _seed001((.5825, .5552, .2169, .4214, .7974, .5199, .4439, .6690),
+                         (.5858, .5085, .3214, .3931, .8213, .5472, .4458, .6760)),
+        "forehead": _seed001((.5748, .4966, .2048, .3035, .8602, .7688, .2555, .5172),
+                             (.5578, .4958, .2983, .3692, .8192, .5510, .3401, .6205)),
+        "eyes": _seed001((.5493, .4313, .1928, .4487, .8350, .5326, .2904, .5966),
+                         (.5421, .4267, .3077, .3990, .7984, .5048, .3657, .6113)),
+        "mouth": _seed001((.4334, .2331, .0843, .3930, .4743, .6130, .2068, .7897),
+                          (.4289, .3399, .1489, .3475, .5881, .4735, .2870, .4280)),
+    },
+    "ResNet-50": {
+        "none (no overfitting control)": _seed001(
+            (.4735, .1599, .4819, .0328, .7220, .5665, .6002, .4707),
+            (.4467, .2407, .1762, .0624, .7222, .4780, .4205, .5612)),
+        "none": _seed001((.4105, .0236, .7229, .4552, .5873, .5639, .0469, .7224),
+                         (.4003, .0451, .0915, .3445, .7050, .4849, .0860, .5732)),
+        "forehead": _seed001((.3340, .1171, .7108, .1812, .8276, .0152, .1029, .4448),
+                             (.3152, .1742, .0496, .2245, .6765, .0299, .1630, .4873)),
+        "eyes": _seed001((.4274, .0473, .0843, .6212, .7877, .4014, .2123, .1207),
+                         (.3955, .0841, .1443, .3288, .7137, .4245, .2788, .2115)),
+        "mouth": _seed001((.2022, .6351, .0000, .4083, .0143, .0000, .2289, .1724),
+                          (.1444, .2670, .0000, .2681, .0275, .0000, .2395, .2503)),
+    },
+}
+SEED001_FACTS = {"input_size": 128, "learning_rate": 1e-4, "early_stopping_patience": 3,
+                 "dropout": 0.3, "batch_size": 32, "epochs": "9-13",
+                 "validation": "80/20 stratified split of the training data"}

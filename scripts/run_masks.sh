@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Train the masked models of Chapter 7 in sequence (simple masks first). Already-trained ones
+# are loaded; an interrupted one resumes from its checkpoint.
+#   FER_DATA_DIR=/path/to/data nohup scripts/run_masks.sh > masks.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=2
+.venv/bin/python -m fer_utils train ablation/cnn-d4-s0 --no-progress  # the unmasked model
+for mask in forehead eyes mouth lm-forehead lm-eyes lm-mouth; do
+  .venv/bin/python -m fer_utils train "masks/cnn-d4-s0-${mask}" --no-progress
+done

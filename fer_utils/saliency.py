@@ -95,7 +95,12 @@ def conv_layers(model) -> list[str]:
 
 
 def find_layer(model, name: str | None = None):
-    """``(path, layer)`` by name or path (default: the last feature-map layer).
+    """``(path, layer)`` by name or path.
+
+    The default is the last *convolutional* layer (Conv2D, SeparableConv2D,
+    DepthwiseConv2D), the usual Grad-CAM choice; without one, the last layer with a
+    feature-map output. Dropout and noise layers, which do nothing at test time, are never
+    the default.
 
     Raises
     ------
@@ -106,7 +111,14 @@ def find_layer(model, name: str | None = None):
     if not choices:
         raise SaliencyError(f"{model.name} has no convolutional layer for Grad-CAM")
     if name is None:
-        name = choices[-1]
+        import keras
+
+        conv = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D)
+        skip = (keras.layers.Dropout, keras.layers.SpatialDropout2D, keras.layers.GaussianNoise)
+        layers = dict(_walk(model))
+        convs = [p for p in choices if isinstance(layers[p], conv)]
+        rest = [p for p in choices if not isinstance(layers[p], skip)]
+        name = (convs or rest or choices)[-1]
     for path, layer in _walk(model):
         if name in (path, layer.name):
             if path not in choices:

@@ -106,7 +106,8 @@ def test_grad_cam_agrees_with_the_textbook_form_and_works_on_sequential_and_nest
     outer_in = keras.Input((24, 24, 1))
     nested = keras.Model(outer_in, L.Dense(3, activation="softmax")(
         L.GlobalAveragePooling2D()(inner(outer_in))), name="nested")
-    assert S.find_layer(nested)[0] == "base/inner_relu"
+    assert S.find_layer(nested)[0] == "base/inner_conv"  # the last convolution by default
+    assert "base/inner_relu" in S.conv_layers(nested)
     cam = S.grad_cam(nested, x, layer="base/inner_conv")
     assert cam.shape == (5, 24, 24) and np.isfinite(cam).all() and cam.max() <= 1.0
     assert (S.grad_cam(nested, x, layer="inner_conv") == cam).all()  # name or path
@@ -153,6 +154,15 @@ def test_class_averages_use_only_correct_predictions():
     np.testing.assert_allclose(means[0], np.full((3, 3), 1 / 9))
     prof = S.row_profile(np.ones((2, 48, 48)))
     assert prof == pytest.approx({"forehead": 0.25, "eyes": 0.25, "mouth": 0.5})
+
+
+def test_default_layer_is_a_convolution_not_a_dropout():
+    from fer_utils import models
+
+    cnn = models.plain_cnn(4)
+    path, layer = S.find_layer(cnn)
+    assert isinstance(layer, keras.layers.Conv2D), path
+    assert any("drop" in p for p in S.conv_layers(cnn))  # still a valid explicit choice
 
 
 def test_methods_run_on_mini_xception():

@@ -1,0 +1,328 @@
+"""Writes drafts/07_masks_saliency.ipynb (cells kept here so the draft can be regenerated)."""
+import nbformat as nbf
+
+md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+cells = [
+md(r"""# What does the network look at?
+
+:::{admonition} Overview
+:class: tip
+**Questions.** Seed 001 {cite}`kroening_feeling` covered the forehead, the eyes or the nose and mouth
+of every face and found that covering the mouth hurts a VGG-16 most (58 % → 43 %); its saliency
+maps looked where people look. Does the same hold for our models under the course protocol?
+And can we *measure* whether a saliency map is right, rather than admire it?
+
+**You will** cover face regions by rows and by landmarks, train one model per mask and test the
+unmasked model on covered faces (two different questions), compute four kinds of saliency map,
+average them per emotion, and score them twice: against the model (does covering the salient
+pixels hurt?) and against a ground truth (on the offline sample, where we know which region
+carries each class).
+:::
+
+:::{admonition} Prerequisites
+:class: note
+| concept | why here | time to learn |
+|---|---|---|
+| Chapter 3 (the depth-4 CNN, the protocol) | the model every experiment here uses | — |
+| Chapter 5 (Face Mesh landmarks, regions) | the landmark masks | — |
+| Gradients of a network's output w.r.t. its input | saliency maps | 20 min |
+:::
+"""),
+code("""# Set-up. In Colab: install the course package (elsewhere this does nothing).
+# oneDNN off before anything imports TensorFlow (see the Introduction).
+import os, sys
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+if "google.colab" in sys.modules:
+    %pip install --quiet "fer-utils @ git+https://github.com/reading-faces/reading-faces\""""),
+code("""import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from fer_utils import book, data, landmarks, masks, metrics, runtime, saliency, sources, train
+from fer_utils.sample import CLASS_REGIONS, REGION_NAMES, make_sample
+
+book.setup(seed=0)
+ds = data.load_fer2013()
+book.show_source(ds)
+QUICK = runtime.quick_mode()
+NAMES = list(data.CLASS_NAMES)
+# quick mode (tests): two masks, one short epoch each; the book's run uses all six
+MASK_SET = ("none", "mouth", "lm-mouth") if QUICK else masks.MASKS"""),
+md(r"""## Covering part of a face
+
+Seed 001's masks are bands of image rows: the top quarter (forehead), the second quarter (eyes
+and brows) and the bottom half (nose and mouth). They assume every face sits at the same place
+in its image, which FER-2013's faces roughly do. The course adds masks that follow each face:
+the convex hull of the Face Mesh landmarks of the region (Chapter 5), widened a little. A face
+without landmarks gets the band mask instead, and is counted."""),
+code("""marks = landmarks.dataset_landmarks(ds.images)
+test = np.flatnonzero(ds.usage == "PrivateTest")
+example = test[np.flatnonzero(marks.found[test])[3]]
+fig = masks.mask_figure(ds.images[example], marks.points[example])
+book.figure("mask_examples", fig)
+coverage = {}
+for name in masks.MASKS[1:]:
+    ms = masks.region_masks(name, len(test), 48, marks.points[test])
+    coverage[masks.LABELS[name]] = {"covered (mean)": ms.covered.mean(),
+                                    "fell back to the band": ms.n_fallback}
+coverage = pd.DataFrame(coverage).T
+book.glue("lm_fallback", f"{int(coverage['fell back to the band'].max()):,}")
+book.glue("lm_mouth_cover", f"{100 * coverage.loc[masks.LABELS['lm-mouth'], 'covered (mean)']:.0f} %")
+coverage.round(3)"""),
+md(r"""A landmark mask covers less than its band: the nose-and-mouth hull covers
+{glue:text}`lm_mouth_cover` of the image where the band covers half. On PrivateTest,
+{glue:text}`lm_fallback` faces had no landmarks and fell back to the band."""),
+md(r"""## Two questions, two experiments
+
+* **Masked testing:** train on whole faces, test on covered ones. *How much does this model rely
+  on the region?* A model that never saw a covered face may fail for reasons that have nothing to
+  do with the region (the black band itself is unlike anything it has seen).
+* **Masked training:** train and test with the same mask (seed 001's experiment). *How much
+  emotion information is left without the region?* The model can learn to use what remains.
+
+The model is Chapter 3's depth-4 CNN (`ablation/cnn-d4-s0`, the unmasked model, and
+`masks/cnn-d4-s0-<mask>`, identical except for the mask). Seed 001 used VGG-16 at 128×128 on a
+GPU; on two CPU cores, six more VGG-16 trainings are out of reach, and the question — which
+region matters — does not need the larger network."""),
+code("""base_cfg = train.TrainConfig.named("ablation/cnn-d4-s0").for_runtime()
+if QUICK:
+    base_cfg = base_cfg.replace(epochs=1, train_limit=800)
+base = train.train(base_cfg, ds, progress=False)
+base_model = base.load_model()
+rows = {}
+for name in MASK_SET:
+    m = train.evaluate_model(base_model, ds, "PrivateTest", mask=name)
+    rows[masks.LABELS[name]] = m
+tested = pd.DataFrame({k: {"accuracy": v["accuracy"], "weighted F1": v["weighted_f1"]}
+                       for k, v in rows.items()}).T
+tested.round(3)"""),
+code("""trained_rows = {masks.LABELS["none"]: base.metrics}
+for name in MASK_SET[1:]:
+    cfg = train.TrainConfig.named(f"masks/cnn-d4-s0-{name}").for_runtime()
+    if QUICK:
+        cfg = cfg.replace(epochs=1, train_limit=800)
+    art = train.train(cfg, ds, progress=False)
+    trained_rows[masks.LABELS[name]] = art.metrics
+    assert art.metrics.get("mask", {}).get("name") == name
+
+def seed001_style(rows):
+    out = {}
+    for label, m in rows.items():
+        pc = m["PrivateTest"]["per_class"] if "PrivateTest" in m else m["per_class"]
+        acc = m["PrivateTest"]["accuracy"] if "PrivateTest" in m else m["accuracy"]
+        out[(label, "accuracy")] = {"overall": acc, **{c: pc[c]["recall"] for c in NAMES}}
+        f1 = m["PrivateTest"]["weighted_f1"] if "PrivateTest" in m else m["weighted_f1"]
+        out[(label, "(weighted) F1")] = {"overall": f1, **{c: pc[c]["f1"] for c in NAMES}}
+    return pd.DataFrame(out).T
+
+trained = seed001_style(trained_rows)
+(100 * trained).round(1)"""),
+md(r"""The table has seed 001's form (its Table 2): per mask, overall accuracy and weighted F1,
+and per class the accuracy (recall) and F1 on PrivateTest. Seed 001's numbers come from its
+own test split at 128×128 with VGG-16; ours from PrivateTest at 48×48 with the depth-4 CNN."""),
+code("""paper = sources.SEED001_TABLES["VGG-16"]
+simple = [m for m in ("none", "forehead", "eyes", "mouth") if m in MASK_SET]
+compare = pd.DataFrame({
+    "seed 001 (VGG-16, trained with mask)": {masks.LABELS[m]: paper[m]["accuracy"] for m in simple},
+    "ours, trained with mask": {masks.LABELS[m]: trained.loc[(masks.LABELS[m], "accuracy"), "overall"]
+                                for m in MASK_SET},
+    "ours, tested with mask only": tested["accuracy"].to_dict(),
+})
+drops = compare.sub(compare.loc[masks.LABELS["none"]], axis=1)
+fig, ax = plt.subplots(figsize=(8.5, 3.4))
+(100 * drops.drop(masks.LABELS["none"])).plot.barh(ax=ax)
+ax.axvline(0, color="k", lw=0.8)
+ax.set_xlabel("change of accuracy vs no mask (points)")
+ax.invert_yaxis()
+ax.legend(fontsize=8, loc="lower left")
+book.figure("mask_drops", fig)
+ours = drops["ours, trained with mask"].drop(masks.LABELS["none"])
+worst = ours.idxmin()
+book.glue("worst_mask", worst)
+book.glue("worst_drop", f"{-100 * ours.min():.1f}")
+book.glue("base_acc", f"{100 * compare.iloc[0, 1]:.1f} %")
+test_drop = drops["ours, tested with mask only"].drop(masks.LABELS["none"])
+book.glue("worst_test_mask", test_drop.idxmin())
+book.glue("worst_test_drop", f"{-100 * test_drop.min():.1f}")
+book.glue("mouth_trained", f"{100 * compare.loc[masks.LABELS['mouth'], 'ours, trained with mask']:.1f} %")
+book.glue("mouth_tested", f"{100 * compare.loc[masks.LABELS['mouth'], 'ours, tested with mask only']:.1f} %")
+(100 * compare).round(1)"""),
+md(r"""Trained with each mask, the model loses most with *{glue:text}`worst_mask`* covered
+({glue:text}`worst_drop` points below the unmasked {glue:text}`base_acc`). Tested with a mask it
+never saw, the unmasked model loses far more, most with *{glue:text}`worst_test_mask`*
+({glue:text}`worst_test_drop` points): with the bottom half covered it reaches
+{glue:text}`mouth_tested`, while a model trained that way reaches {glue:text}`mouth_trained`.
+The difference is the answer to "which question?": a deployed model meeting face masks it was
+not trained for fails much worse than seed 001's masked-training numbers suggest."""),
+md(r"""## Saliency maps
+
+Four ways to ask the trained (unmasked) model which pixels its decision depends on
+(`fer_utils.saliency`):
+
+| method | what it computes | cost per face |
+|---|---|---|
+| vanilla gradients {cite}`simonyan2013saliency` | $\lvert\partial p_c / \partial x\rvert$: how fast the class probability changes with each pixel | one backward pass |
+| SmoothGrad {cite}`smilkov2017smoothgrad` | gradients averaged over noisy copies of the face | 25 backward passes |
+| Grad-CAM {cite}`selvaraju2017gradcam` | the last convolutional layer's feature maps, weighted by their mean gradient, upsampled | one backward pass |
+| occlusion {cite}`zeiler2014visualizing` | the drop of $p_c$ when an 8×8 patch is covered, averaged per pixel | one forward pass per patch (121) |
+
+A single picked example says little; below, each map is averaged over many correctly classified
+PrivateTest faces of each emotion."""),
+code("""per_class = 15 if QUICK else 80
+probs = train.predict_proba(base_model, ds.images[test])
+pred = probs.argmax(1)
+rng = np.random.default_rng(0)
+chosen = np.concatenate([rng.choice(idx, min(per_class, len(idx)), replace=False)
+                         for k in range(7)
+                         if len(idx := test[(ds.labels[test] == k) & (pred == ds.labels[test])])])
+x, y = ds.images[chosen], ds.labels[chosen]
+maps = {
+    "gradients": saliency.gradients(base_model, x, y),
+    "SmoothGrad": saliency.smoothgrad(base_model, x, y, samples=8 if QUICK else 25),
+    "Grad-CAM": saliency.grad_cam(base_model, x, y),
+    "occlusion": saliency.occlusion(base_model, x, y, patch=8, stride=4),
+}
+print(f"{len(chosen):,} correctly classified PrivateTest faces; Grad-CAM layer: "
+      f"{saliency.find_layer(base_model)[0]}")"""),
+code("""present = [k for k in range(7) if (y == k).any()]
+fig, axes = plt.subplots(len(maps), len(present), figsize=(1.7 * len(present), 1.8 * len(maps)),
+                         squeeze=False)
+for r, (method, m) in enumerate(maps.items()):
+    means, counts = saliency.class_averages(m, y)
+    for c, k in enumerate(present):
+        face = x[y == k].mean(axis=0)
+        saliency.overlay(axes[r, c], face, means[k] / np.nanmax(means[k]),
+                         title=f"{NAMES[k]} (n={counts[k]})" if r == 0 else "")
+    axes[r, 0].set_ylabel(method, fontsize=9)
+fig.tight_layout()
+book.figure("saliency_averages", fig)"""),
+md(r"""Each panel shows one method's average map for one emotion over the average face of the
+faces it was computed on. Where the maps agree, the pictures are easy to read; where they do
+not, the next two sections decide between them."""),
+md(r"""## Are the maps faithful to the model?
+
+If a map marks the pixels the model needs, covering those pixels should hurt more than covering
+as many random pixels. We cover the 10 % most salient pixels of each face (set to black, like the
+masks) and measure the accuracy; the random version covers 10 % chosen at random. The deletion
+curve goes further: cover the most salient pixels in steps of 10 % and follow the class
+probability; a faithful map makes it fall fast (small area under the curve)
+{cite}`petsiuk2018rise`."""),
+code("""faith, curves = {}, {}
+for method, m in maps.items():
+    faith[method] = saliency.masking_drop(base_model, x, y, m, fraction=0.1)
+    curves[method] = saliency.deletion_curve(base_model, x, m, y, steps=10)
+rand = saliency.random_maps(x.shape)
+curves["random"] = saliency.deletion_curve(base_model, x, rand, y, steps=10)
+faith = pd.DataFrame(faith).T
+faith["area under deletion curve"] = {k: float(np.trapz(p, f)) for k, (f, p) in curves.items()
+                                      if k != "random"}
+auc_random = float(np.trapz(curves["random"][1], curves["random"][0]))
+fig, ax = plt.subplots(figsize=(5.5, 3.4))
+for k, (f, p) in curves.items():
+    ax.plot(100 * f, p, marker=".", ls="--" if k == "random" else "-", label=k)
+ax.set_xlabel("most salient pixels covered (%)")
+ax.set_ylabel("mean probability of the true class")
+ax.legend(fontsize=8)
+book.figure("deletion_curves", fig)
+best = faith["salient covered"].idxmin()
+book.glue("faith_best", best)
+book.glue("faith_best_acc", f"{100 * faith.loc[best, 'salient covered']:.0f} %")
+book.glue("faith_random_acc", f"{100 * faith['random covered'].mean():.0f} %")
+book.glue("auc_random", f"{auc_random:.2f}")
+assert (faith["intact"] == 1.0).all()  # only correctly classified faces were chosen
+faith.round(3)"""),
+md(r"""All chosen faces are classified correctly when intact. Covering the 10 % of pixels that
+*{glue:text}`faith_best`* marks leaves {glue:text}`faith_best_acc` of them correct, against about
+{glue:text}`faith_random_acc` when 10 % random pixels are covered; the table and the deletion
+curves (random: area {glue:text}`auc_random`) rank the other methods."""),
+md(r"""## Do saliency and masking agree on the regions?
+
+The masks asked the same question region by region. The share of each method's saliency mass
+that falls in each band of rows can be set beside the accuracy the model loses when that band
+is covered at test time:"""),
+code("""bands = pd.DataFrame({method: saliency.row_profile(m) for method, m in maps.items()})
+bands.index = [masks.LABELS[b] for b in bands.index]
+bands["accuracy lost when covered (tested)"] = -drops["ours, tested with mask only"].reindex(bands.index)
+band_rank = bands.rank(ascending=False)
+agree = {method: bool((band_rank[method] == band_rank["accuracy lost when covered (tested)"]).all())
+         for method in maps}
+book.glue("n_agree", f"{sum(agree.values())} of {len(agree)}")
+bands.round(3)"""),
+md(r"""The bottom half holds half the pixels, so its share of saliency is large by geometry alone
+(a uniform map gives 0.25 / 0.25 / 0.5). {glue:text}`n_agree` methods rank the three bands in the
+same order as the accuracy lost by covering them."""),
+md(r"""## A ground truth: the offline sample
+
+On real faces nobody knows which pixels *should* matter. The course's offline sample knows: each
+drawn face carries its class in known regions (a smile moves the mouth and the eyes, anger the
+brows, eyes and mouth; `fer_utils.sample.CLASS_REGIONS`), and every image comes with its region
+map. We train the same CNN on the sample and score each method by the share of its saliency
+mass inside the true regions (chance: the regions' share of the image) and by the *pointing
+game* — whether the map's maximum falls inside them."""),
+code("""sample = ds if ds.is_sample else make_sample()
+sample_cfg = base_cfg if ds.is_sample else train.TrainConfig.named("ablation/cnn-d4-s0")
+sample_art = train.train(sample_cfg, sample, progress=False)
+sample_model = sample_art.load_model()
+true = sample.extras["true_labels"]
+s_test = np.flatnonzero((sample.usage == "PrivateTest") & (true != NAMES.index("neutral")))
+s_pred = train.predict_proba(sample_model, sample.images[s_test]).argmax(1)
+right = s_test[s_pred == true[s_test]]
+right = right[:100] if QUICK else right
+region_ids = {n: i for i, n in enumerate(REGION_NAMES)}
+truth = np.stack([np.isin(sample.extras["regions"][i],
+                          [region_ids[r] for r in CLASS_REGIONS[NAMES[true[i]]]]) for i in right])
+sx, sy = sample.images[right], true[right]
+s_maps = {
+    "gradients": saliency.gradients(sample_model, sx, sy),
+    "SmoothGrad": saliency.smoothgrad(sample_model, sx, sy, samples=8 if QUICK else 25),
+    "Grad-CAM": saliency.grad_cam(sample_model, sx, sy),
+    "occlusion": saliency.occlusion(sample_model, sx, sy, patch=8, stride=4),
+    "random": saliency.random_maps(sx.shape),
+}
+ground = pd.DataFrame({method: {"mass inside true regions": np.nanmean(saliency.mass_inside(m, truth)),
+                                "pointing game": saliency.pointing_game(m, truth).mean()}
+                       for method, m in s_maps.items()}).T
+ground.loc["chance (region share of image)"] = [truth.mean(), truth.mean()]
+book.glue("sample_acc", f"{100 * sample_art.metrics['PrivateTest']['accuracy']:.1f} %")
+book.glue("sample_n", f"{len(right):,}")
+gt_best = ground.drop(["random", "chance (region share of image)"])["mass inside true regions"].idxmax()
+book.glue("gt_best", gt_best)
+book.glue("gt_best_mass", f"{ground.loc[gt_best, 'mass inside true regions']:.2f}")
+book.glue("gt_chance", f"{truth.mean():.2f}")
+ground.round(3)"""),
+md(r"""The CNN reaches {glue:text}`sample_acc` on the sample's PrivateTest (against its noisy
+single-annotator labels); on the {glue:text}`sample_n` correctly classified non-neutral faces,
+*{glue:text}`gt_best`* puts the largest share of its mass inside the regions that carry the
+class ({glue:text}`gt_best_mass`, chance {glue:text}`gt_chance`)."""),
+md(r"""## Against human emotion maps
+
+Seed 001 set its saliency maps beside the human emotion-region maps of Liu et al.
+{cite}`liu_valence_arousal` and compared them by eye: both of its models weighted the central
+face and cheekbones for anger, as people do, while VGG-16 also used the forehead, which a
+human-based reading does not expect; and the large overlap of disgust and anger in the human
+maps may explain why its models confused the two. Our per-emotion averages can be read the same
+way, with two cautions. They are *averages over correctly classified faces*, the faces on which
+the model's strategy worked. And a map that resembles human intuition is not thereby faithful to
+the model: the deletion curves and the ground-truth scores above are tests; a resemblance is
+not."""),
+md(r"""## VGG-16, ResNet-50 and transfer learning
+
+*(Draft: the VGG-16 (batch norm + dropout) and ResNet-50 runs, in honest small configurations on
+CPU, and the transfer-learning section follow once their artifacts exist.)*"""),
+md(r"""## Summary
+
+* Trained with a mask, the model loses most with *{glue:text}`worst_mask`* covered
+  ({glue:text}`worst_drop` points); a model that never saw a mask loses far more when tested
+  with one. Say which question a masking number answers.
+* Saliency maps can be scored: against the model (covering the salient pixels, deletion curves)
+  and, where a ground truth exists, against it.
+
+```{bibliography}
+:filter: docname in docnames
+```"""),
+]
+nb = nbf.v4.new_notebook(cells=cells, metadata={
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python", "version": "3.11"}})
+nbf.write(nb, "drafts/07_masks_saliency.ipynb")
+print("wrote drafts/07_masks_saliency.ipynb", len(cells), "cells")

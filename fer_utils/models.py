@@ -236,15 +236,54 @@ def convnet4(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_clas
     return keras.Model(inputs, outputs, name=name or f"convnet4_w{width}")
 
 
+class WeightsUnavailable(RuntimeError):
+    """ImageNet weights were asked for but cannot be loaded here (no network, no cache)."""
+
+
+def _application_base(ctor, *, weights: str | None, input_shape: tuple, **kwargs):
+    """A ``keras.applications`` base with ``weights`` None, ``"imagenet"`` or ``"auto"``.
+
+    ``"auto"`` tries ImageNet and falls back to random initialisation when the weights cannot
+    be fetched; ``"imagenet"`` raises :class:`WeightsUnavailable` with what to do instead.
+    Returns ``(base, origin)`` with origin ``"imagenet"`` or ``"scratch"``.
+    """
+    if weights not in (None, "imagenet", "auto"):
+        raise ValueError(f"weights must be None, 'imagenet' or 'auto', not {weights!r}")
+    if weights is None:
+        return ctor(include_top=False, weights=None, input_shape=input_shape, **kwargs), "scratch"
+    try:
+        return ctor(include_top=False, weights="imagenet", input_shape=input_shape,
+                    **kwargs), "imagenet"
+    except Exception as exc:  # noqa: BLE001 - urllib, HTTP and file errors all mean "not here"
+        if weights == "auto":
+            return ctor(include_top=False, weights=None, input_shape=input_shape,
+                        **kwargs), "scratch"
+        raise WeightsUnavailable(
+            f"could not load {ctor.__name__}'s ImageNet weights ({type(exc).__name__}: {exc}). "
+            "They are downloaded on first use (Colab can); here, pass weights=None to train "
+            "from scratch or weights='auto' to fall back to it.") from None
+
+
+def _to_rgb_255(x, channels: int, scale: float | None, preprocess):
+    """Grey → three channels, back to 0–255, then the ImageNet model's own preprocessing."""
+    keras = _keras()
+    L = keras.layers
+    if channels == 1:
+        x = L.Concatenate(name="to_rgb")([x, x, x])
+    x = L.Rescaling(255.0, name="to_255")(x) if scale else x
+    return preprocess(x)
+
+
 def resnet50(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes: int = 7,
              weights: str | None = None, min_size: int = 32, name: str | None = None):
     """ResNet-50 from ``keras.applications`` with a new softmax head.
 
     ``weights="imagenet"`` loads ImageNet weights (a 94 MB download: only where the network
     allows it, e.g. Colab; the input is then repeated to three channels and scaled as
-    ResNet expects); ``None`` trains from scratch. Inputs smaller than ``min_size`` are
-    upsampled (ResNet-50 halves the resolution five times). The weights' origin is recorded
-    in the model name (``resnet50_imagenet`` / ``resnet50_scratch``).
+    ResNet expects); ``"auto"`` falls back to scratch when they cannot be loaded; ``None``
+    trains from scratch. Inputs smaller than ``min_size`` are upsampled (ResNet-50 halves the
+    resolution five times). The weights' origin is recorded in the model name
+    (``resnet50_imagenet`` / ``resnet50_scratch``).
     """
     keras = _keras()
     L = keras.layers
@@ -253,22 +292,83 @@ def resnet50(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_clas
     if size != input_shape[0]:
         x = L.Resizing(size, size, name="resize")(x)
     channels = int(input_shape[-1])
-    if weights == "imagenet":
-        if channels == 1:
-            x = L.Concatenate(name="to_rgb")([x, x, x])
-        x = L.Rescaling(255.0, offset=0.0, name="to_255")(x) if scale else x
-        x = keras.applications.resnet50.preprocess_input(x)
-        channels = 3
-    base = keras.applications.ResNet50(include_top=False, weights=weights,
-                                       input_shape=(size, size, channels), pooling="avg")
+    base, origin = _application_base(keras.applications.ResNet50, weights=weights,
+                                     input_shape=(size, size, 3 if weights else channels),
+                                     pooling="avg")
+    if origin == "imagenet":
+        x = _to_rgb_255(x, channels, scale, keras.applications.resnet50.preprocess_input)
+    elif weights and channels == 1:  # "auto" fell back: the base was built for 3 channels
+        x = L.Concatenate(name="to_rgb")([x, x, x])
     x = base(x)
     outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs,
-                       name=name or f"resnet50_{'imagenet' if weights else 'scratch'}")
+    return keras.Model(inputs, outputs, name=name or f"resnet50_{origin}")
+
+
+def vgg16(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes: int = 7,
+          weights: str | None = None, variant: str = "bn-dropout", head_units: int = 256,
+          dropout: float = 0.3, name: str | None = None):
+    """VGG-16 from ``keras.applications`` with seed 001's classification head.
+
+    The 13 convolutional layers are VGG-16's. Seed 001's baseline ("with overfitting
+    control") adds batch normalisation and dropout (0.3); ``variant="bn-dropout"`` builds its
+    head as Flatten → [Dense(``head_units``) → BN → ReLU → Dropout] × 2 → softmax, and
+    ``variant="plain"`` the same without BN and dropout. The source trained at 128×128 with
+    learning rate 1e-4; the input size here is ``input_shape`` (at least 32×32). ``weights``
+    as in :func:`resnet50`; the origin is in the model name (``vgg16_bn-dropout_scratch``).
+    """
+    if variant not in ("bn-dropout", "plain"):
+        raise ValueError(f"variant must be 'bn-dropout' or 'plain', not {variant!r}")
+    keras = _keras()
+    L = keras.layers
+    inputs, x = _map_input(input_shape, scale)
+    size = int(input_shape[0])
+    if size < 32:
+        raise ValueError(f"VGG-16 needs inputs of at least 32×32, got {size}×{size}")
+    channels = int(input_shape[-1])
+    base, origin = _application_base(keras.applications.VGG16, weights=weights,
+                                     input_shape=(size, size, 3 if weights else channels))
+    if origin == "imagenet":
+        x = _to_rgb_255(x, channels, scale, keras.applications.vgg16.preprocess_input)
+    elif weights and channels == 1:
+        x = L.Concatenate(name="to_rgb")([x, x, x])
+    x = L.Flatten(name="flatten")(base(x))
+    for i in (1, 2):
+        x = L.Dense(head_units, use_bias=variant == "plain", name=f"fc{i}")(x)
+        if variant == "bn-dropout":
+            x = L.BatchNormalization(name=f"fc{i}_bn")(x)
+        x = L.Activation("relu", name=f"fc{i}_relu")(x)
+        if variant == "bn-dropout":
+            x = L.Dropout(dropout, name=f"fc{i}_drop")(x)
+    outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name or f"vgg16_{variant}_{origin}")
+
+
+def set_base_trainable(model, trainable: bool | int) -> int:
+    """Transfer learning: freeze or unfreeze a ``keras.applications`` base inside ``model``.
+
+    ``False`` freezes the whole base (phase 1: train the new head only), ``True`` unfreezes
+    it, and an integer ``n`` unfreezes only the base's last ``n`` layers (phase 2: fine-tune
+    the top blocks; batch-norm layers stay frozen, as Keras advises). Recompile afterwards.
+    Returns the number of trainable weights tensors.
+    """
+    keras = _keras()
+    bases = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not bases:
+        raise ValueError(f"{model.name} has no nested base model to freeze or unfreeze")
+    base = bases[0]
+    base.trainable = True  # the flag of each layer below decides
+    n = len(base.layers) if trainable is True else 0 if trainable is False else int(trainable)
+    for i, layer in enumerate(base.layers):
+        on = i >= len(base.layers) - n
+        if on and not isinstance(trainable, bool) and isinstance(
+                layer, keras.layers.BatchNormalization):
+            on = False
+        layer.trainable = on
+    return len(model.trainable_weights)
 
 
 BUILDERS = {"cnn": plain_cnn, "mini_xception": mini_xception, "esh_net": esh_net,
-            "convnet4": convnet4, "resnet50": resnet50}
+            "convnet4": convnet4, "resnet50": resnet50, "vgg16": vgg16}
 
 
 def build(kind: str, **kwargs):

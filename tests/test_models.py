@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from fer_utils import models
+from fer_utils import models as M
 
 
 @pytest.mark.parametrize("depth", [3, 4, 5, 6])
@@ -75,3 +76,60 @@ def test_resnet50_from_scratch_names_its_weights():
     assert m.name == "resnet50_scratch" and m.output_shape == (None, 7)
     assert 23_000_000 < M.count_params(m) < 24_000_000
     assert "resnet50" in M.BUILDERS and "esh_net" in M.BUILDERS
+
+
+def test_vgg16_variants_and_parameter_count():
+    import keras
+
+    m = M.vgg16(input_shape=(48, 48, 1))
+    assert m.name == "vgg16_bn-dropout_scratch" and m.output_shape == (None, 7)
+    conv = 14_714_688 - 3 * 3 * 2 * 64  # VGG-16's convolutions with one input channel
+    head = (512 * 256) + 4 * 256 + (256 * 256) + 4 * 256 + (256 * 7 + 7)  # fc (no bias) + BN
+    assert M.count_params(m) == conv + head
+    types = {type(layer).__name__ for layer in m.layers}
+    assert {"BatchNormalization", "Dropout"} <= types
+    plain = M.vgg16(input_shape=(48, 48, 1), variant="plain")
+    assert not {"BatchNormalization", "Dropout"} & {type(layer).__name__ for layer in plain.layers}
+    with pytest.raises(ValueError, match="at least 32"):
+        M.vgg16(input_shape=(24, 24, 1))
+    with pytest.raises(ValueError, match="variant must be"):
+        M.vgg16(variant="bn")
+    assert isinstance(M.build("vgg16"), keras.Model)
+
+
+def test_imagenet_weights_offline_give_a_clear_error_or_fall_back(monkeypatch):
+    import keras
+
+    real = keras.applications.VGG16
+
+    def offline(*args, weights=None, **kwargs):
+        if weights == "imagenet":
+            raise OSError("URL fetch failure on https://storage.googleapis.com/...")
+        return real(*args, weights=weights, **kwargs)
+
+    offline.__name__ = "VGG16"
+    monkeypatch.setattr(keras.applications, "VGG16", offline)
+    with pytest.raises(M.WeightsUnavailable, match="pass weights=None"):
+        M.vgg16(weights="imagenet")
+    auto = M.vgg16(weights="auto")  # falls back, and says so in its name
+    assert auto.name.endswith("_scratch")
+    x = np.zeros((1, 48, 48, 1), np.float32)
+    assert auto(x).shape == (1, 7)
+    with pytest.raises(ValueError, match="weights must be"):
+        M.vgg16(weights="places365")
+
+
+def test_set_base_trainable_for_two_phase_fine_tuning():
+    import keras
+
+    m = M.resnet50(input_shape=(48, 48, 1))
+    head_only = M.set_base_trainable(m, False)
+    assert head_only == 2  # the new Dense layer's kernel and bias
+    some = M.set_base_trainable(m, 10)
+    base = next(layer for layer in m.layers if isinstance(layer, keras.Model))
+    assert all(not layer.trainable for layer in base.layers[-10:]  # BN stays frozen
+               if isinstance(layer, keras.layers.BatchNormalization))
+    assert not any(layer.trainable for layer in base.layers[:-10])
+    assert head_only < some < M.set_base_trainable(m, True)
+    with pytest.raises(ValueError, match="no nested base"):
+        M.set_base_trainable(M.plain_cnn(3), False)

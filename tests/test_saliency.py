@@ -174,3 +174,14 @@ def test_methods_run_on_mini_xception():
         kwargs = {"samples": 2} if method == "smoothgrad" else {}
         m = S.explain(method, model, x, **kwargs)
         assert m.shape == (2, 48, 48) and np.isfinite(m).all() and (m >= 0).all()
+
+
+def test_grad_cam_inside_a_keras_applications_base():
+    from fer_utils import models
+
+    vgg = models.vgg16(input_shape=(48, 48, 1))
+    path, _ = S.find_layer(vgg)
+    assert path.endswith("/block5_conv3")  # nested inside the VGG-16 base
+    x = np.random.default_rng(0).uniform(0, 255, (2, 48, 48)).astype(np.float32)
+    cam = S.grad_cam(vgg, x)
+    assert cam.shape == (2, 48, 48) and np.isfinite(cam).all()

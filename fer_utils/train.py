@@ -33,6 +33,9 @@ from fer_utils.data import CLASS_NAMES, FERDataset, load_fer2013
 
 LABEL_SETS = ("fer", "fer-clean", "ferplus-majority", "ferplus-crossentropy")
 _CHECKPOINT = "checkpoint"
+#: Models larger than this are not kept in an artifact (metrics and history are): VGG-16 and
+#: ResNet-50 weigh 60–100 MB, too much to commit. Re-run the config to get the model.
+MAX_MODEL_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -189,9 +192,17 @@ class Artifact:
     metrics: dict
     history: dict
 
+    @property
+    def has_model(self) -> bool:
+        return (self.path / "model.keras").is_file()
+
     def load_model(self):
         import fer_utils  # noqa: F401
         import keras
+        if not self.has_model:
+            raise FileNotFoundError(
+                f"{self.path.name} keeps metrics only ({self.metrics.get('model_kept', 'no model')}); "
+                "train the config again (python -m fer_utils train ... --retrain) to get the model")
         return keras.models.load_model(self.path / "model.keras")
 
     @property
@@ -206,10 +217,12 @@ class Artifact:
 def find_artifact(config: TrainConfig, data: str, root: Path | None = None) -> Artifact | None:
     """The complete artifact of ``config`` on ``data``, or None."""
     path = (root or paths.artifacts_dir()) / artifact_key(config, data)
-    if not all((path / f).is_file() for f in ("model.keras", "metrics.json", "history.json")):
+    if not all((path / f).is_file() for f in ("metrics.json", "history.json")):
         return None
-    return Artifact(path, config, json.loads((path / "metrics.json").read_text()),
-                    json.loads((path / "history.json").read_text()))
+    metrics = json.loads((path / "metrics.json").read_text())
+    if not (path / "model.keras").is_file() and not str(metrics.get("model_kept", "")).startswith("no"):
+        return None  # an unfinished artifact
+    return Artifact(path, config, metrics, json.loads((path / "history.json").read_text()))
 
 
 # --------------------------------------------------------------------------------------
@@ -542,6 +555,10 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)
         result[split]["seconds"] = round(time.perf_counter() - t0, 2)
     save_inference_model(best, out / "model.keras")
+    size = (out / "model.keras").stat().st_size
+    if size > MAX_MODEL_BYTES:
+        result["model_kept"] = f"no: {size / 1e6:.0f} MB is too large to commit"
+        (out / "model.keras").unlink()
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
     shutil.rmtree(ckpt)  # the artifact keeps only the best model (small)

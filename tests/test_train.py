@@ -227,3 +227,15 @@ def test_masked_training_and_masked_evaluation(sample, arts, capsys):
     pred = T.predict_proba(model, covered[idx]).argmax(1)
     direct = classification_metrics(sample.labels[idx], pred, art.metrics["class_names"])
     assert T.evaluate_model(model, sample, mask="mouth")["accuracy"] == direct["accuracy"]
+
+
+def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
+    monkeypatch.setattr(T, "MAX_MODEL_BYTES", 1000)  # every model is "large" now
+    cfg = TINY.replace(name="big", epochs=1)
+    art = T.train(cfg, sample, progress=False)
+    assert not art.has_model and art.metrics["model_kept"].startswith("no:")
+    assert "PrivateTest" in art.metrics
+    again = T.find_artifact(cfg, "sample")
+    assert again is not None and again.metrics == art.metrics  # found without a model file
+    with pytest.raises(FileNotFoundError, match="keeps metrics only"):
+        again.load_model()

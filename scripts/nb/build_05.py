@@ -17,6 +17,15 @@ breaks, measure every step on FER-2013, and check both claims under two protocol
 from training data, how to measure "clusters better" with numbers, and what a 62-pixel
 rendering of a 468×468 map throws away.
 :::
+
+:::{admonition} Prerequisites
+:class: note
+| concept | why here | time to learn |
+|---|---|---|
+| Chapters 1–3 (FER-2013, the protocol, CNNs) | the data and the models | — |
+| Euclidean distance, matrices | the distance map | 10 min |
+| PCA, nearest neighbours, logistic regression | measuring separation | 20 min |
+:::
 """),
 code("""# Set-up. In Colab: install the course package (elsewhere this does nothing).
 # oneDNN off before anything imports TensorFlow (see the Introduction).
@@ -273,6 +282,38 @@ md(r"""## Summary
   same simple models.
 * They do not form clusters in the usual sense (silhouette ≈ 0); the pictures of seed 000 need
   numbers beside them.
+
+## Exercises
+
+1. Fit the baseline on the *PrivateTest* neutral faces, as the reference code did, and recompute
+   the linear probe. How much does the leak change the accuracy, and why is it small or large?
+
+   ```{dropdown} Solution
+   `esmap.fit_baseline(marks.points[te], ds.labels[te])` with `te` the PrivateTest faces with
+   landmarks, then the probe cell with that baseline. A single global baseline is a constant
+   shift of every map; a linear model absorbs most of it, so the number barely moves. The leak
+   matters for the principle (test data shaping the inputs) more than for this number; with
+   per-subject baselines built from test subjects it would matter more.
+   ```
+
+2. Replace the 9×9 pooling by 6×6 and 13×13 (`esmap.esmaps(..., reduce="pooled", pool=k)`, any
+   divisor of 468) and rerun the 15-NN separation. Where does it stop improving?
+
+   ```{dropdown} Solution
+   Smaller pools keep more detail but give longer vectors (78² and 36² values). Plot the 15-NN
+   accuracy against the pool size; PCA to 50 components first keeps the cost flat.
+   ```
+
+3. Count how many of the undetected faces are blank, how many are profile or occluded faces:
+   show 20 of them with `viz.image_grid`.
+
+   ```{dropdown} Solution
+   `idx = np.flatnonzero(marks.status == landmarks.NO_FACE)`; a grid of `ds.images[idx[:20]]`.
+   Looking at 32 random ones: nearly all are real faces — tilted or turned heads, tight crops
+   that cut off the chin or forehead, hands over the mouth, dark or blurred images, babies —
+   and only the odd one is not a face (a text placeholder). Undetected faces are hard faces, so
+   leaving them out flatters every ES-MAP accuracy; that is why the table counts them.
+   ```
 
 ```{bibliography}
 :filter: docname in docnames

@@ -317,6 +317,37 @@ md(r"""## Summary
 * Saliency maps can be scored: against the model (covering the salient pixels, deletion curves)
   and, where a ground truth exists, against it.
 
+## Exercises
+
+1. Cover the mouth with the *mean* grey of each face instead of black
+   (`masks.apply(images, m, fill="mean")`) and repeat the masked test of the unmasked model. How
+   much of the loss was caused by the black band itself?
+
+   ```{dropdown} Solution
+   Build the covered PrivateTest images with `masks.mask_images(ds.images[test], "mouth",
+   fill="mean")[0]`, predict with `train.predict_proba` and compare the accuracy with the
+   black-band row. The difference is the part of the "tested with mask" loss that comes from
+   an unfamiliar input rather than from missing information.
+   ```
+
+2. Compute Grad-CAM at an earlier layer (`saliency.conv_layers(base_model)` lists them) and
+   score it with the deletion curve. Are earlier layers' maps more or less faithful?
+
+   ```{dropdown} Solution
+   `saliency.grad_cam(base_model, x, y, layer=name)` for each name, then
+   `saliency.deletion_curve(...)`. Earlier layers give sharper but noisier maps; compare the
+   areas under the curves rather than the pictures.
+   ```
+
+3. On the offline sample, which class's regions does each method find best? Split the
+   ground-truth score by class.
+
+   ```{dropdown} Solution
+   `saliency.mass_inside(s_maps[m], truth)` gives one score per face; group it by `sy` with
+   pandas. Classes carried by large regions (the mouth) are easier to hit by chance: compare each
+   score with that class's own chance level, `truth[sy == k].mean()`.
+   ```
+
 ```{bibliography}
 :filter: docname in docnames
 ```"""),

@@ -191,3 +191,13 @@ def test_regions_are_disjoint_and_sit_where_their_names_say(mesh, photos):
         assert (mean["forehead"] < mean["brows"] < mean["eyes"] < mean["nose"]
                 < mean["mouth"] < mean["jaw"])
         assert y[L.REGIONS["forehead"]].max() < y[L.REGIONS["brows"]].min()
+
+
+def test_cached_only_computes_nothing(monkeypatch):
+    from fer_utils import landmarks as LM
+
+    imgs = np.zeros((3, 48, 48), np.uint8)
+    assert LM.dataset_landmarks(imgs, cached_only=True, progress=False) is None
+    first = LM.dataset_landmarks(imgs, progress=False)  # blank images: fast, and now cached
+    again = LM.dataset_landmarks(imgs, cached_only=True, progress=False)
+    assert again is not None and (again.status == first.status).all()

@@ -13,12 +13,13 @@ export MPLBACKEND            := Agg
 # Real data when .ci/run or the user points here; otherwise the offline sample is used.
 FER_QUICK ?= 1
 
-.PHONY: help env test unit notebooks-test book refresh clean
+.PHONY: help env test unit notebooks-test book check-book refresh clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (from the committed notebook outputs)"
 	@echo "make test   unit tests + every chapter under nbval in quick mode (FER_QUICK=1)"
 	@echo "make unit   unit tests only"
+	@echo "make check-book  build the book, check links and images, open every page in headless Chromium"
 	@echo "make refresh  re-run every chapter in place on the real data (FER_QUICK=0; slow)"
 	@echo "make env    create/update the virtual environment .venv"
 
@@ -41,6 +42,9 @@ unit: $(STAMP)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "Open _build/html/index.html"
+
+check-book: book
+	$(BIN)/python scripts/check_book.py _build/html
 
 refresh: $(STAMP)
 	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)

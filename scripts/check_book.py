@@ -1,0 +1,157 @@
+"""Check the built book as a reader's browser meets it.
+
+    python scripts/check_book.py [_build/html] [--screenshots DIR] [--no-browser]
+
+1. Every page's internal links (``href`` to another page of the book, with or without an
+   ``#anchor``) must point at an existing file and, for anchors, an existing ``id``; every
+   local image (``<img src>``) must exist. Broken ones are listed and the exit status is 1.
+2. Unless ``--no-browser``: every chapter page is opened in headless Chromium (Debian's
+   ``chromium``, ``--headless --no-sandbox --disable-gpu``); a page that fails to load or
+   produces no screenshot is an error, and one screenshot per page is saved
+   (default ``_build/screenshots``). JavaScript console errors are reported; those caused by
+   resources from the internet (MathJax, the widget manager) are expected offline and only
+   counted.
+
+Exit status: 0 all good, 1 broken links, missing images or pages that did not load,
+2 usage errors (no built book, no Chromium when the browser step is wanted).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+class _Page(HTMLParser):
+    """Collects ids, links and image sources of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag == "img" and a.get("src"):
+            self.images.append(a["src"])
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return page
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and not url.startswith(("mailto:", "data:",
+                                                                        "javascript:"))
+
+
+def check_links(root: Path) -> list[str]:
+    """Broken internal links and missing local images of every page under ``root``."""
+    root = Path(root)
+    pages = {p.resolve(): _parse(p) for p in root.rglob("*.html")}
+    problems = []
+    for path, page in sorted(pages.items()):
+        rel = path.relative_to(root.resolve())
+        for href in page.links:
+            if not _is_local(href):
+                continue
+            parts = urlsplit(href)
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(f"{rel}: link to a missing page {href!r}")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                ids = pages[target].ids if target in pages else _parse(target).ids
+                if unquote(parts.fragment) not in ids:
+                    problems.append(f"{rel}: link to a missing anchor {href!r}")
+        for src in page.images:
+            if _is_local(src) and not (path.parent / unquote(urlsplit(src).path)).exists():
+                problems.append(f"{rel}: missing image {src!r}")
+    return problems
+
+
+def chapter_pages(root: Path) -> list[Path]:
+    """The pages a reader reads: the introduction, the chapters and the back matter."""
+    skip = {"genindex.html", "search.html", "py-modindex.html"}
+    return sorted(p for p in Path(root).rglob("*.html")
+                  if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts)
+
+
+def screenshot(page: Path, out: Path, *, width: int = 1280, height: int = 4000,
+               timeout: int = 90) -> tuple[bool, list[str]]:
+    """Open ``page`` in headless Chromium and save a screenshot; (loaded, console errors)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise FileNotFoundError("chromium not found (Debian: apt install chromium)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           "--enable-logging=stderr", "--v=0", f"--window-size={width},{height}",
+           "--virtual-time-budget=5000", f"--screenshot={out}", page.resolve().as_uri()]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, [f"timed out after {timeout} s"]
+    errors = [line.split("] ", 1)[-1] for line in run.stderr.splitlines()
+              if "CONSOLE" in line and ("Error" in line or "Uncaught" in line)]
+    return out.is_file() and out.stat().st_size > 0, errors
+
+
+def _offline(message: str) -> bool:
+    """Console errors caused by resources from the internet, expected on an offline machine."""
+    return any(s in message for s in ("net::ERR", "Failed to load resource", "https://",
+                                      "require is not defined", "MathJax"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("root", nargs="?", default="_build/html", help="the built book")
+    parser.add_argument("--screenshots", default=None, help="folder for one PNG per page "
+                        "(default: _build/screenshots beside the book)")
+    parser.add_argument("--no-browser", action="store_true", help="check links and images only")
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    if not (root / "index.html").is_file():
+        print(f"no built book at {root} (run: make book)", file=sys.stderr)
+        return 2
+    problems = check_links(root)
+    pages = chapter_pages(root)
+    print(f"{len(pages)} pages, {len(problems)} broken links or missing images")
+    for p in problems:
+        print("  " + p)
+    failed = 0
+    if not args.no_browser:
+        shots = Path(args.screenshots) if args.screenshots else root.parent / "screenshots"
+        try:
+            for page in pages:
+                name = page.relative_to(root).with_suffix(".png").as_posix().replace("/", "_")
+                ok, errors = screenshot(page, shots / name)
+                own = [e for e in errors if not _offline(e)]
+                status = "ok" if ok else "DID NOT LOAD"
+                extra = f", {len(errors) - len(own)} offline-resource errors" if errors else ""
+                print(f"  {page.relative_to(root)}: {status}{extra}")
+                for e in own:
+                    print(f"    console: {e}")
+                failed += not ok
+        except FileNotFoundError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"screenshots in {shots}")
+    return 1 if problems or failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""scripts/check_book.py: broken internal links, missing anchors and images are found."""
+from __future__ import annotations
+
+import importlib.util
+
+from fer_utils import paths
+
+_spec = importlib.util.spec_from_file_location("check_book",
+                                               paths.repo_root() / "scripts" / "check_book.py")
+check_book = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(check_book)
+
+
+def _book(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "logo.png").write_bytes(b"png")
+    (tmp_path / "index.html").write_text(
+        '<a href="chapters/one.html#setup">ok</a> <a href="https://example.org">ext</a>'
+        '<a href="mailto:a@b.c">mail</a> <img src="_static/logo.png"> <a href="#top">self</a>'
+        '<h1 id="top">t</h1>')
+    (tmp_path / "chapters" / "one.html").write_text(
+        '<h2 id="setup">s</h2><a href="../index.html">home</a><img src="data:image/png;base64,AA">')
+    return tmp_path
+
+
+def test_a_sound_book_has_no_problems(tmp_path):
+    root = _book(tmp_path)
+    assert check_book.check_links(root) == []
+    assert check_book.main([str(root), "--no-browser"]) == 0
+
+
+def test_broken_links_anchors_and_images_are_reported(tmp_path):
+    root = _book(tmp_path)
+    (root / "chapters" / "two.html").write_text(
+        '<a href="three.html">gone</a><a href="one.html#nowhere">bad anchor</a>'
+        '<img src="../_images/missing.png">')
+    problems = check_book.check_links(root)
+    assert len(problems) == 3
+    assert any("missing page 'three.html'" in p for p in problems)
+    assert any("missing anchor 'one.html#nowhere'" in p for p in problems)
+    assert any("missing image '../_images/missing.png'" in p for p in problems)
+    assert check_book.main([str(root), "--no-browser"]) == 1
+    assert check_book.main([str(tmp_path / "nothing")]) == 2

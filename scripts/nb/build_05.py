@@ -193,7 +193,7 @@ md(r"""## A sanity baseline: a linear model on distances
 
 Before any CNN: how far does a linear classifier get? Standardise, PCA to 100 components,
 logistic regression, trained on Training and tested once on PrivateTest (detected faces)."""),
-code("""n_probe = 1500 if QUICK else None
+code("""n_probe = 800 if QUICK else None
 tr_idx = np.flatnonzero(train)
 tr_idx = tr_idx if n_probe is None else np.sort(rng.choice(tr_idx, n_probe, replace=False))
 te_idx = np.flatnonzero((ds.usage == "PrivateTest") & marks.found)

@@ -137,9 +137,7 @@ def main() -> None:
         out["memory"][mode] = json.loads(res.stdout.strip().splitlines()[-1])
     print(out["memory"], flush=True)
 
-    import os
-
-    out["machine"] = {"cpus": os.cpu_count(), "note": "2-core CI-class machine, idle"}
+    out["machine"] = bench.machine()
     Path(args.out).write_text(json.dumps(out, indent=1))
     print("wrote", Path(args.out).name)
 

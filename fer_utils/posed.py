@@ -99,31 +99,49 @@ def _read_grey(path: Path) -> np.ndarray:
     return to_gray(read_image(path))
 
 
+class _Collect:
+    """Images read so far by a loader, their labels, subjects and files, and what was skipped."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.rows: list[tuple] = []
+        self.skipped: Counter = Counter()
+
+    def add(self, file: Path, emotion: str, subject: str) -> None:
+        """Read ``file`` as one image of ``emotion``; emotions outside FER-2013's seven (CK+'s
+        contempt) are counted as skipped instead."""
+        if emotion not in CLASS_NAMES:
+            self.skipped[emotion] += 1
+            return
+        self.rows.append((_read_grey(file), CLASS_NAMES.index(emotion), subject,
+                          file.relative_to(self.root).as_posix()))
+
+    def dataset(self, name: str, empty: str) -> PosedDataset:
+        if not self.rows:
+            raise DataFormatError(empty)
+        images, labels, subjects, files = zip(*self.rows)
+        return PosedDataset(name, list(images), np.array(labels), np.array(subjects),
+                            np.array(files), dict(self.skipped))
+
+
 def load_jaffe(root: str | Path) -> PosedDataset:
     """Read every JAFFE-named image under ``root`` (see the module docstring for the names)."""
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"no JAFFE folder at {root}")
-    images, labels, subjects, files = [], [], [], []
-    skipped: Counter = Counter()
+    found = _Collect(root)
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
         m = _JAFFE_NAME.match(f.name)
         if not m:
             if f.suffix.lower() in _IMAGE_EXT:
-                skipped["unrecognised file name"] += 1
+                found.skipped["unrecognised file name"] += 1
             continue
         code = m.group(2).upper()
         if code not in JAFFE_CODES:
-            skipped[f"unknown expression code {code}"] += 1
+            found.skipped[f"unknown expression code {code}"] += 1
             continue
-        images.append(_read_grey(f))
-        labels.append(CLASS_NAMES.index(JAFFE_CODES[code]))
-        subjects.append(m.group(1).upper())
-        files.append(f.relative_to(root).as_posix())
-    if not images:
-        raise DataFormatError(f"no JAFFE images (names like KA.AN1.39.tiff) under {root}")
-    return PosedDataset("JAFFE", images, np.array(labels), np.array(subjects), np.array(files),
-                        dict(skipped))
+        found.add(f, JAFFE_CODES[code], m.group(1).upper())
+    return found.dataset("JAFFE", f"no JAFFE images (names like KA.AN1.39.tiff) under {root}")
 
 
 def load_ckplus(root: str | Path, *, peak_frames: int = 1,
@@ -152,40 +170,29 @@ def load_ckplus(root: str | Path, *, peak_frames: int = 1,
 
 def _load_ck_official(images_dir: Path, emotion_dir: Path, root: Path, peak_frames: int,
                       neutral_first: bool) -> PosedDataset:
-    images, labels, subjects, files = [], [], [], []
-    skipped: Counter = Counter()
+    found = _Collect(root)
     for txt in sorted(emotion_dir.rglob("*_emotion.txt")):
         try:
             code = int(float(txt.read_text().split()[0]))
             emotion = CKPLUS_CODES[code]
         except (IndexError, ValueError, KeyError):
-            skipped["unreadable emotion file"] += 1
+            found.skipped["unreadable emotion file"] += 1
             continue
         subject, seq = txt.parent.parent.name, txt.parent.name
         frames = sorted((images_dir / subject / seq).glob("*.png"))
         if not frames:
-            skipped["labelled sequence without images"] += 1
+            found.skipped["labelled sequence without images"] += 1
             continue
         chosen = [(f, emotion) for f in frames[-peak_frames:]]
         if neutral_first and len(frames) > peak_frames:
             chosen.insert(0, (frames[0], "neutral"))
         for f, emo in chosen:
-            if emo not in CLASS_NAMES:
-                skipped[emo] += 1
-                continue
-            images.append(_read_grey(f))
-            labels.append(CLASS_NAMES.index(emo))
-            subjects.append(subject)
-            files.append(f.relative_to(root).as_posix())
-    if not images:
-        raise DataFormatError(f"no labelled CK+ sequences found under {root}")
-    return PosedDataset("CK+", images, np.array(labels), np.array(subjects), np.array(files),
-                        dict(skipped))
+            found.add(f, emo, subject)
+    return found.dataset("CK+", f"no labelled CK+ sequences found under {root}")
 
 
 def _load_ck_folders(folders: dict, root: Path) -> PosedDataset:
-    images, labels, subjects, files = [], [], [], []
-    skipped: Counter = Counter()
+    found = _Collect(root)
     for name, folder in sorted(folders.items()):
         emotion = CK48_FOLDERS[name]
         for f in sorted(folder.iterdir()):
@@ -193,19 +200,10 @@ def _load_ck_folders(folders: dict, root: Path) -> PosedDataset:
                 continue
             m = _CK_NAME.match(f.name)
             if not m:
-                skipped["unrecognised file name"] += 1
+                found.skipped["unrecognised file name"] += 1
                 continue
-            if emotion not in CLASS_NAMES:
-                skipped[emotion] += 1
-                continue
-            images.append(_read_grey(f))
-            labels.append(CLASS_NAMES.index(emotion))
-            subjects.append(m.group(1).upper())
-            files.append(f.relative_to(root).as_posix())
-    if not images:
-        raise DataFormatError(f"no CK+48 images (S###_###_########.png) under {root}")
-    return PosedDataset("CK+48", images, np.array(labels), np.array(subjects), np.array(files),
-                        dict(skipped))
+            found.add(f, emotion, m.group(1).upper())
+    return found.dataset("CK+48", f"no CK+48 images (S###_###_########.png) under {root}")
 
 
 # --------------------------------------------------------------------------------------

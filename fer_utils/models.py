@@ -264,14 +264,22 @@ def _application_base(ctor, *, weights: str | None, input_shape: tuple, **kwargs
             "from scratch or weights='auto' to fall back to it.") from None
 
 
-def _to_rgb_255(x, channels: int, scale: float | None, preprocess):
-    """Grey → three channels, back to 0–255, then the ImageNet model's own preprocessing."""
+def _base_input(x, channels: int, scale: float | None, *, asked: str | None, origin: str,
+                preprocess):
+    """Fit the input to a ``keras.applications`` base built by :func:`_application_base`.
+
+    When weights were asked for, the base takes three channels, so grey is repeated; when
+    ImageNet weights were really loaded, the input also goes back to 0–255 and through the
+    model's own preprocessing.
+    """
     keras = _keras()
     L = keras.layers
-    if channels == 1:
+    if asked and channels == 1:
         x = L.Concatenate(name="to_rgb")([x, x, x])
-    x = L.Rescaling(255.0, name="to_255")(x) if scale else x
-    return preprocess(x)
+    if origin == "imagenet":
+        x = L.Rescaling(255.0, name="to_255")(x) if scale else x
+        x = preprocess(x)
+    return x
 
 
 def resnet50(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes: int = 7,
@@ -295,11 +303,8 @@ def resnet50(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_clas
     base, origin = _application_base(keras.applications.ResNet50, weights=weights,
                                      input_shape=(size, size, 3 if weights else channels),
                                      pooling="avg")
-    if origin == "imagenet":
-        x = _to_rgb_255(x, channels, scale, keras.applications.resnet50.preprocess_input)
-    elif weights and channels == 1:  # "auto" fell back: the base was built for 3 channels
-        x = L.Concatenate(name="to_rgb")([x, x, x])
-    x = base(x)
+    x = base(_base_input(x, channels, scale, asked=weights, origin=origin,
+                         preprocess=keras.applications.resnet50.preprocess_input))
     outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name or f"resnet50_{origin}")
 
@@ -327,11 +332,9 @@ def vgg16(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes
     channels = int(input_shape[-1])
     base, origin = _application_base(keras.applications.VGG16, weights=weights,
                                      input_shape=(size, size, 3 if weights else channels))
-    if origin == "imagenet":
-        x = _to_rgb_255(x, channels, scale, keras.applications.vgg16.preprocess_input)
-    elif weights and channels == 1:
-        x = L.Concatenate(name="to_rgb")([x, x, x])
-    x = L.Flatten(name="flatten")(base(x))
+    x = base(_base_input(x, channels, scale, asked=weights, origin=origin,
+                         preprocess=keras.applications.vgg16.preprocess_input))
+    x = L.Flatten(name="flatten")(x)
     for i in (1, 2):
         x = L.Dense(head_units, use_bias=variant == "plain", name=f"fc{i}")(x)
         if variant == "bn-dropout":

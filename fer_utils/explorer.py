@@ -240,8 +240,7 @@ class Explorer:
         i = int(idx[int(np.clip(position, 0, len(idx) - 1))])
         return self.images[i], self.points[i], f"{emotion}, image #{i}"
 
-    def _state(self, emotion: str, position: int, region: str | None, clip: float,
-               baseline: str, uploaded: bool):
+    def _state(self, emotion: str, position: int, clip: float, baseline: str, uploaded: bool):
         if uploaded and self.upload is not None:
             name, image, pts = self.upload
             title = f"uploaded: {name}"
@@ -256,7 +255,7 @@ class Explorer:
                    uploaded: bool = False) -> str:
         """The numbers behind the figure: nearest consensus, and the region's share of change."""
         baseline = baseline or next(iter(self.baselines))
-        _, _, m, cons, title = self._state(emotion, position, region, clip, baseline, uploaded)
+        _, _, m, cons, title = self._state(emotion, position, clip, baseline, uploaded)
         r = nearest_consensus(m, cons)
         k = self.class_names.index(emotion)
         best = int(np.nanargmax(r))
@@ -276,8 +275,7 @@ class Explorer:
                clip: float = esmap.CLIP, baseline: str | None = None, uploaded: bool = False):
         """The static figure of one explorer state."""
         baseline = baseline or next(iter(self.baselines))
-        image, pts, m, cons, title = self._state(emotion, position, region, clip, baseline,
-                                                 uploaded)
+        image, pts, m, cons, title = self._state(emotion, position, clip, baseline, uploaded)
         k = self.class_names.index(emotion)
         return explorer_figure(image, pts, m, cons[k], emotion=emotion, region=region,
                                clip=clip, title=title)

@@ -179,20 +179,15 @@ def apply(images: np.ndarray, masks: np.ndarray, fill: float | str = 0.0) -> np.
         raise ValueError(f"masks of size {masks.shape[-2:]} do not fit images of size "
                          f"{images.shape[1:3]}")
     m = np.broadcast_to(masks, images.shape[:3])
-    if images.ndim == 4:
-        m = m[..., None]
-    out = images.copy()
+    covered = np.broadcast_to(m[..., None] if images.ndim == 4 else m, images.shape)
     if isinstance(fill, str):
         if fill != "mean":
             raise ValueError(f"fill must be a number or 'mean', not {fill!r}")
-        keep = ~np.broadcast_to(m, images.shape)
         axes = tuple(range(1, images.ndim))
-        value = (np.where(keep, images, 0).sum(axis=axes, dtype=np.float64)
-                 / np.maximum(keep.sum(axis=axes), 1))
-        value = value.reshape((-1,) + (1,) * (images.ndim - 1))
-        return np.where(np.broadcast_to(m, images.shape), value, images).astype(images.dtype)
-    np.copyto(out, np.asarray(fill, images.dtype), where=np.broadcast_to(m, images.shape))
-    return out
+        value = (np.where(covered, 0, images).sum(axis=axes, dtype=np.float64)
+                 / np.maximum((~covered).sum(axis=axes), 1))
+        fill = value.reshape((-1,) + (1,) * (images.ndim - 1))
+    return np.where(covered, fill, images).astype(images.dtype)
 
 
 def mask_images(images: np.ndarray, name: str, *, points: np.ndarray | None = None,

@@ -1,7 +1,5 @@
 """Writes drafts/05_esmaps.ipynb (cells kept here so the draft can be regenerated and diffed)."""
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+from _notebook import code, md, write
 cells = [
 md(r"""# Emotional-state heatmaps (ES-MAPs)
 
@@ -321,8 +319,4 @@ md(r"""## Summary
 :filter: docname in docnames
 ```"""),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python", "version": "3.11"}})
-nbf.write(nb, "drafts/05_esmaps.ipynb")
-print("wrote drafts/05_esmaps.ipynb", len(cells), "cells")
+write(cells, "drafts/05_esmaps.ipynb")

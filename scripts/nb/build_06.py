@@ -1,7 +1,5 @@
 """Writes drafts/06_explorer.ipynb (cells kept here so the draft can be regenerated and diffed)."""
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+from _notebook import code, md, write
 cells = [
 md(r"""# Exploring ES-MAPs
 
@@ -228,8 +226,4 @@ md(r"""## Summary
    ±0.1 almost nothing is clipped, so only the tighter clip can change much.
    ```"""),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python", "version": "3.11"}})
-nbf.write(nb, "drafts/06_explorer.ipynb")
-print("wrote drafts/06_explorer.ipynb", len(cells), "cells")
+write(cells, "drafts/06_explorer.ipynb")

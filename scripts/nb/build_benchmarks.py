@@ -1,7 +1,5 @@
 """Writes drafts/benchmarks.ipynb, the "Benchmarks" appendix (cells kept here, regenerate)."""
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+from _notebook import code, md, write
 cells = [
 md(r"""# Appendix: benchmarks
 
@@ -61,8 +59,4 @@ on-the-fly against materialised memory — travel better. A benchmark run beside
 measures the other work too: the scripts say "idle" because that is the only condition under
 which their numbers are comparable."""),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python", "version": "3.11"}})
-nbf.write(nb, "drafts/benchmarks.ipynb")
-print("wrote drafts/benchmarks.ipynb", len(cells), "cells")
+write(cells, "drafts/benchmarks.ipynb")

@@ -12,7 +12,7 @@ import io
 import numpy as np
 
 
-def _decode_upload(value) -> tuple[str, bytes]:
+def decode_upload(value) -> tuple[str, bytes]:
     """ipywidgets 8 FileUpload value → (name, bytes) of the last uploaded file."""
     item = value[-1] if isinstance(value, (list, tuple)) else list(value.values())[-1]
     content = item["content"]
@@ -64,7 +64,7 @@ def emotion_app(recognizer, photos: dict[str, np.ndarray] | None = None):
     def on_upload(change) -> None:
         if not change["new"]:
             return
-        name, raw = _decode_upload(change["new"])
+        name, raw = decode_upload(change["new"])
         try:
             image = image_from_bytes(raw, name)
         except ImageError as exc:

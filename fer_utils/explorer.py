@@ -313,7 +313,7 @@ class Explorer:
         import ipywidgets as W
         import matplotlib.pyplot as plt
 
-        from fer_utils.app import _decode_upload
+        from fer_utils.app import decode_upload
 
         names = [n for k, n in enumerate(self.class_names) if len(self.by_class[k])]
         emotion = emotion or names[0]
@@ -356,7 +356,7 @@ class Explorer:
         def on_upload(change):
             if not change["new"]:
                 return
-            name, raw = _decode_upload(change["new"])
+            name, raw = decode_upload(change["new"])
             message = self.add_upload(raw, name)
             if self.upload is not None and self.upload[0] == name:
                 w_source.disabled = False

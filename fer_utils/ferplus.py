@@ -233,6 +233,21 @@ def plurality(votes: FERPlusVotes | np.ndarray) -> np.ndarray:
     return _argmax_file_order(v)
 
 
+def agreement_with_fer(ds: FERDataset, votes: FERPlusVotes | np.ndarray | None = None
+                       ) -> tuple[float, int]:
+    """How often FERPlus's plurality vote equals FER-2013's label.
+
+    Only images whose plurality is one of FER-2013's seven classes are compared (contempt,
+    unknown and not-a-face have no counterpart). Returns ``(agreement, n_compared)``.
+    """
+    plural = plurality(votes_for(ds) if votes is None else votes)
+    comparable = plural < len(ds.class_names)
+    n = int(comparable.sum())
+    if n == 0:
+        raise ValueError("no image has a plurality vote among FER-2013's classes")
+    return float(np.mean(plural[comparable] == ds.labels[comparable])), n
+
+
 def count_ties(votes: FERPlusVotes | np.ndarray) -> int:
     """Images whose highest raw vote count is shared by two or more columns."""
     v = votes.votes if isinstance(votes, FERPlusVotes) else np.asarray(votes)

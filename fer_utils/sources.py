@@ -88,3 +88,44 @@ SEED001_TABLES = {  # model -> mask -> scores (mask names as in fer_utils.masks)
 SEED001_FACTS = {"input_size": 128, "learning_rate": 1e-4, "early_stopping_patience": 3,
                  "dropout": 0.3, "batch_size": 32, "epochs": "9-13",
                  "validation": "80/20 stratified split of the training data"}
+
+# Reference points on FER-2013's PrivateTest that the course does not try to reproduce but
+# measures itself against (see the anchors in the closing chapter).
+FER2013_REFERENCES = {
+    "human": 0.65,                       # ± 5 points (Goodfellow et al. 2013)
+    "challenge_winner": 0.712,           # Tang 2013, CNN with an SVM loss
+    "best_single_network": 0.7328,       # VGG variant, Khaireddin & Chen 2021 (GPU)
+    "ensembles": (0.75, 0.77),
+}
+
+# Seed 003 (Duke team 4) and the mini-Xception paper it re-ran (Arriaga et al. 2017).
+MINI_XCEPTION = {
+    "params": 58_000,                    # "about 58 thousand"
+    "paper_accuracy": 0.66,              # checkpoint chosen on test data (the reference code)
+    "seed003_fer_accuracy": 0.65,        # 70/10/20 split
+    "seed003_ferplus_accuracy": 0.81,    # FERPlus majority labels
+    "eager_ms": 24.0, "function_ms": 2.0, "tflite_ms": 0.26,   # per face, measured for the brief
+}
+
+# FERPlus (Barsoum et al. 2016) as the anchors state it.
+FERPLUS = {
+    "vgg13_majority_accuracy": 0.833,    # VGG13 re-implemented in Keras
+    "state_of_the_art": 0.916,
+    "agreement_with_fer": 0.63,          # plurality vote = original label
+}
+
+# Seed 002 (Belhekar et al.): a flat "87.5 %" on 8 AffectNet classes from epoch 2 on.
+SEED002 = {"reported_accuracy": 0.875, "classes": 8}
+
+# Seed 000's reference code and the Face Mesh measurements of the brief.
+ESMAP_FACTS = {
+    "reference_loop_ms": 370.0, "vectorised_ms": 0.4,
+    "facemesh_detection_rate": 0.91, "facemesh_ms": 5.0,
+}
+
+# FER-2013 as the anchors describe the shared copy.
+FER2013_FACTS = {
+    "images": 35_887, "training": 28_709, "public_test": 3_589, "private_test": 3_589,
+    "blank": 12, "duplicate_groups": 1_516, "rows_in_duplicate_groups": 3_369,
+    "cross_split_groups": 557,
+}

@@ -185,3 +185,16 @@ def test_plurality_keeps_unknown_and_not_a_face():
     p = fp.plurality(ROWS)
     assert p[2] == C["unknown"] and p[3] == C["not a face"] and p[4] == C["contempt"]
     assert p[1] == C["happy"]  # tie broken in file column order
+
+
+def test_agreement_with_fer_compares_only_the_seven_classes():
+    from types import SimpleNamespace
+
+    # ROWS' pluralities: neutral, happy, unknown, not a face, contempt, angry, neutral
+    labels = np.array([C["neutral"], C["sad"], 0, 0, 0, C["angry"], C["happy"]])
+    ds = SimpleNamespace(labels=labels, class_names=CLASS_NAMES)
+    agree, n = fp.agreement_with_fer(ds, ROWS)
+    assert n == 4                                 # rows 0, 1, 5 and 6
+    assert agree == pytest.approx(2 / 4)          # rows 0 and 5 agree
+    with pytest.raises(ValueError, match="no image"):
+        fp.agreement_with_fer(ds, ROWS[[2, 3, 4]])

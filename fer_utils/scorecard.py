@@ -100,7 +100,7 @@ def _fmt(value, unit: str) -> str:
     if unit == "count":
         return f"{value:,.0f}"
     if unit == "ms":
-        return f"{value:.2f} ms" if value < 10 else f"{value:.0f} ms"
+        return f"{value:.2f} ms" if abs(value) < 10 else f"{value:.0f} ms"
     if unit in ("×", "FPS"):
         return f"{value:,.0f} {unit}"
     return f"{value:g} {unit}"
@@ -546,7 +546,7 @@ def accuracy_figure(rows: list[Row], ax=None):
     ax.set_yticklabels([f"{r.claim.source}: {r.claim.claim}"[:70] for r in reversed(shown)],
                        fontsize=8)
     ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
-    ax.set_xlabel("accuracy")
+    ax.set_xlabel("accuracy (agreement or detection rate for the data claims)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(frameon=False, loc="lower right")
     fig.tight_layout()

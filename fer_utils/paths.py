@@ -45,16 +45,17 @@ def repo_root() -> Path:
     return here
 
 
-def artifacts_dir() -> Path:
+def artifacts_dir(committed: bool = False) -> Path:
     """Training artifacts: ``$FER_ARTIFACTS_DIR``, else ``<repo>/data`` (committed).
 
     In quick mode (``FER_QUICK=1``) the default is ``<cache>/quick-artifacts`` instead, so
-    the small models of test runs never land next to the book's models.
+    the small models of test runs never land next to the book's models. ``committed=True``
+    ignores quick mode: for readers of the book's results (the scorecard) that train nothing.
     """
     value = os.environ.get(ARTIFACTS_ENV, "").strip()
     if value:
         return Path(value).expanduser()
-    if os.environ.get("FER_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}:
+    if not committed and os.environ.get("FER_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}:
         return cache_dir() / "quick-artifacts"
     return repo_root() / "data"
 

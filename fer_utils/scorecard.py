@@ -117,7 +117,7 @@ class Evidence:
     Parameters
     ----------
     root : Path, optional
-        The artifacts folder (default :func:`fer_utils.paths.artifacts_dir`).
+        The artifacts folder (default: the committed results, even in quick mode).
     ds : FERDataset, optional
         Needed for the claims about the data itself; the offline sample does not count.
     """
@@ -128,7 +128,7 @@ class Evidence:
 
     @property
     def folder(self) -> Path:
-        return Path(self.root) if self.root is not None else paths.artifacts_dir()
+        return Path(self.root) if self.root is not None else paths.artifacts_dir(committed=True)
 
     def train_metrics(self, name: str) -> dict | None:
         """``metrics.json`` of the named training config on FER-2013, or None."""

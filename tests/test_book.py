@@ -57,6 +57,10 @@ def test_first_cell_installs_in_colab_from_the_configured_repository(nb_path):
     assert 'if "google.colab" in sys.modules:' in src
     assert f"git+{CONFIG['repository']['url']}" in src, "repository URL differs from _config.yml"
     assert "TF_ENABLE_ONEDNN_OPTS" in src and "import fer_utils" not in src
+    # data is fetched in Colab only, and only from a source the reader chooses
+    assert "DATA_SOURCE = None" in src
+    guarded = src.split('if "google.colab" in sys.modules:', 1)[1]
+    assert "colab.get_data(DATA_SOURCE)" in guarded and "get_data" not in src.split("if ")[0]
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)

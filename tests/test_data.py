@@ -263,5 +263,7 @@ def test_quick_mode_artifacts_stay_out_of_the_repository(monkeypatch):
     monkeypatch.delenv("FER_ARTIFACTS_DIR", raising=False)
     monkeypatch.setenv("FER_QUICK", "1")
     assert paths.artifacts_dir() == paths.cache_dir() / "quick-artifacts"
+    # readers of the book's results (the scorecard) still see the committed ones
+    assert paths.artifacts_dir(committed=True) == paths.repo_root() / "data"
     monkeypatch.setenv("FER_QUICK", "0")
     assert paths.artifacts_dir() == paths.repo_root() / "data"

@@ -23,12 +23,15 @@ where to go next.
 | The course protocol (Chapter 1) | most differences come from it | — |
 :::
 """),
-code("""# Set-up. In Colab: install the course package (elsewhere this does nothing).
-# oneDNN off before anything imports TensorFlow (see the Introduction).
+code("""# Set-up. In Colab: install the course package and, if you choose a DATA_SOURCE, get FER-2013
+# (elsewhere this does nothing). oneDNN off before anything imports TensorFlow (Introduction).
 import os, sys
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+DATA_SOURCE = None  # in Colab: "drive" (your Google Drive) or "kaggle" (your Kaggle API token)
 if "google.colab" in sys.modules:
-    %pip install --quiet "fer-utils @ git+https://github.com/reading-faces/reading-faces\""""),
+    %pip install --quiet "fer-utils @ git+https://github.com/reading-faces/reading-faces"
+    from fer_utils import colab
+    colab.get_data(DATA_SOURCE)"""),
 code("""import pandas as pd
 
 from fer_utils import book, data, scorecard, sources

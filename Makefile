@@ -32,12 +32,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[cpu,dev,book]"
 	@touch $@
 
+# Tests run in JOBS processes (pytest-xdist); --dist loadscope keeps each notebook's cells, and
+# each test module, in one process, in order. JOBS=1 runs everything in this process.
+JOBS ?= 2
+XDIST = $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadscope)
+
 test: $(STAMP)
 	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env \
-	    --nbval-cell-timeout=900 -p no:cacheprovider
+	    --nbval-cell-timeout=900 -p no:cacheprovider $(XDIST) --durations=15
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -p no:cacheprovider
+	$(BIN)/python -m pytest tests -p no:cacheprovider $(XDIST)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going

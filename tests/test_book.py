@@ -92,3 +92,28 @@ def test_every_glued_number_in_the_prose_exists(nb_path):
     used |= set(re.findall(r"```\{glue:figure\} (\w+)", prose))
     assert used, "the chapter should take its numbers from its outputs"
     assert used <= glued, f"glue keys without an output: {sorted(used - glued)}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_chapter_follows_the_template(nb_path):
+    """Overview, prerequisites, content, summary, exercises with folded solutions, captions."""
+    cells = load(nb_path)["cells"]
+    prose = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    text = "\n".join(prose)
+    assert prose[0].startswith("# "), "a chapter opens with its title"
+    assert ":::{admonition} Overview" in prose[0]
+    assert ":::{admonition} Prerequisites" in prose[0]
+    heads = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert heads[-2:] == ["Summary", "Exercises"], f"the chapter ends with Summary, Exercises: {heads}"
+    exercises = text[text.index("## Exercises"):]
+    labelled = re.findall(r"```\{exercise\}\n:label: ([\w-]+)", exercises)
+    solved = re.findall(r"```\{solution\} ([\w-]+)\n:class: dropdown", exercises)
+    numbered = re.findall(r"^\d+\. ", exercises, flags=re.M)
+    folded = exercises.count("```{dropdown} Solution")
+    assert labelled or numbered, "at least one exercise"
+    assert sorted(labelled) == sorted(solved), "every exercise has a solution in a dropdown"
+    assert folded >= len(numbered), "every numbered exercise has a folded solution"
+    # every glued figure has a caption (text after its options)
+    for block in re.findall(r"```\{glue:figure\} \w+\n(.*?)```", text, flags=re.S):
+        caption = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith(":")]
+        assert caption, f"a figure without a caption: {block[:60]!r}"

@@ -13,7 +13,14 @@ baseline and the clip threshold.
 **You will use** `fer_utils.explorer`: a static figure for the book and an ipywidgets explorer
 for JupyterLab and Colab (upload your own photo there).
 
-**Prerequisites.** Chapter 5 (ES-MAPs, baselines, consensus maps).
+:::
+
+:::{admonition} Prerequisites
+:class: note
+| concept | why here | time to learn |
+|---|---|---|
+| Chapter 5 (ES-MAPs, neutral baselines, consensus maps) | every panel of the explorer shows one of them | — |
+| ipywidgets (sliders, dropdowns, `observe`) | to extend the explorer | 15 min |
 :::
 """),
 code("""# Set-up. In Colab: install the course package, enable widgets and, if you choose a

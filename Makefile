@@ -38,7 +38,7 @@ JOBS ?= 2
 XDIST = $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadscope)
 
 test: $(STAMP)
-	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest tests chapters --nbval-lax --nbval-current-env \
+	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest tests chapters appendix --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=900 -p no:cacheprovider $(XDIST) --durations=15
 
 unit: $(STAMP)
@@ -53,7 +53,7 @@ check-book: book
 
 refresh: $(STAMP)
 	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)
-	for nb in chapters/*.ipynb; do \
+	for nb in chapters/*.ipynb appendix/*.ipynb; do \
 	  FER_QUICK=0 $(BIN)/jupyter execute --inplace --timeout=7200 "$$nb" || exit 1; \
 	done
 

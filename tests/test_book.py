@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+APPENDIX = sorted((ROOT / "appendix").glob("*.ipynb"))
 # an absolute path of a few levels, or the shared data folder, in an output
 MACHINE_PATH = re.compile(r"((?<![:/\w.])/(?:[\w.-]+/){2,}|\.\./shared)")
 
@@ -40,6 +41,8 @@ def test_every_chapter_is_in_the_toc_and_numbered():
     assert all(re.match(r"\d\d_", p.name) for p in NOTEBOOKS)
     for f in toc_files(TOC):
         assert any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb")), f
+    assert [f"appendix/{p.stem}" for p in APPENDIX] == [f for f in toc_files(TOC)
+                                                        if f.startswith("appendix/")]
 
 
 def test_book_renders_committed_outputs_and_fails_on_errors():
@@ -63,7 +66,7 @@ def test_first_cell_installs_in_colab_from_the_configured_repository(nb_path):
     assert "colab.get_data(DATA_SOURCE)" in guarded and "get_data" not in src.split("if ")[0]
 
 
-@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("nb_path", NOTEBOOKS + APPENDIX, ids=lambda p: p.name)
 def test_committed_outputs_are_clean(nb_path):
     nb = load(nb_path)
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]

@@ -1,4 +1,4 @@
-"""Writes drafts/benchmarks.ipynb, the "Benchmarks" appendix (cells kept here, regenerate)."""
+"""Writes appendix/benchmarks.ipynb, the "Benchmarks" appendix (cells kept here, regenerate)."""
 from _notebook import code, md, write
 cells = [
 md(r"""# Appendix: benchmarks
@@ -59,4 +59,4 @@ on-the-fly against materialised memory — travel better. A benchmark run beside
 measures the other work too: the scripts say "idle" because that is the only condition under
 which their numbers are comparable."""),
 ]
-write(cells, "drafts/benchmarks.ipynb")
+write(cells, "appendix/benchmarks.ipynb")

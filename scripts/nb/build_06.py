@@ -1,5 +1,5 @@
 """Writes drafts/06_explorer.ipynb (cells kept here so the draft can be regenerated and diffed)."""
-from _notebook import code, md, write
+from _notebook import code, md, setup_cell, write
 cells = [
 md(r"""# Exploring ES-MAPs
 
@@ -23,18 +23,7 @@ for JupyterLab and Colab (upload your own photo there).
 | ipywidgets (sliders, dropdowns, `observe`) | to extend the explorer | 15 min |
 :::
 """),
-code("""# Set-up. In Colab: install the course package, enable widgets and, if you choose a
-# DATA_SOURCE, get FER-2013 (elsewhere this does nothing). oneDNN off before anything imports
-# TensorFlow (see the Introduction).
-import os, sys
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-DATA_SOURCE = None  # in Colab: "drive" (your Google Drive) or "kaggle" (your Kaggle API token)
-if "google.colab" in sys.modules:
-    %pip install --quiet "fer-utils @ git+https://github.com/reading-faces/reading-faces"
-    from google.colab import output
-    output.enable_custom_widget_manager()
-    from fer_utils import colab
-    colab.get_data(DATA_SOURCE)"""),
+setup_cell(widgets=True),
 code("""import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -1,5 +1,5 @@
 """Writes drafts/07_masks_saliency.ipynb (cells kept here so the draft can be regenerated)."""
-from _notebook import code, md, write
+from _notebook import code, md, setup_cell, write
 cells = [
 md(r"""# What does the network look at?
 
@@ -26,15 +26,7 @@ carries each class).
 | Gradients of a network's output w.r.t. its input | saliency maps | 20 min |
 :::
 """),
-code("""# Set-up. In Colab: install the course package and, if you choose a DATA_SOURCE, get FER-2013
-# (elsewhere this does nothing). oneDNN off before anything imports TensorFlow (Introduction).
-import os, sys
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-DATA_SOURCE = None  # in Colab: "drive" (your Google Drive) or "kaggle" (your Kaggle API token)
-if "google.colab" in sys.modules:
-    %pip install --quiet "fer-utils @ git+https://github.com/reading-faces/reading-faces"
-    from fer_utils import colab
-    colab.get_data(DATA_SOURCE)"""),
+setup_cell(),
 code("""import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

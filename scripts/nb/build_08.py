@@ -1,5 +1,5 @@
 """Writes drafts/08_closing.ipynb, the closing chapter (cells kept here, regenerate)."""
-from _notebook import code, md, write
+from _notebook import code, md, setup_cell, write
 cells = [
 md(r"""# What we reproduced, and what we learned
 
@@ -23,15 +23,7 @@ where to go next.
 | The course protocol (Chapter 1) | most differences come from it | — |
 :::
 """),
-code("""# Set-up. In Colab: install the course package and, if you choose a DATA_SOURCE, get FER-2013
-# (elsewhere this does nothing). oneDNN off before anything imports TensorFlow (Introduction).
-import os, sys
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-DATA_SOURCE = None  # in Colab: "drive" (your Google Drive) or "kaggle" (your Kaggle API token)
-if "google.colab" in sys.modules:
-    %pip install --quiet "fer-utils @ git+https://github.com/reading-faces/reading-faces"
-    from fer_utils import colab
-    colab.get_data(DATA_SOURCE)"""),
+setup_cell(),
 code("""import pandas as pd
 
 from fer_utils import book, data, scorecard, sources

@@ -324,10 +324,11 @@ def load_fer2013(path: str | Path | None = None, *, allow_sample: bool = True,
 
 def _cached(path: Path, on_error: str, progress: bool) -> FERDataset:
     st = path.stat()
-    key = hashlib.sha1(json.dumps(
-        [str(path.resolve()), st.st_size, st.st_mtime_ns, on_error, _CACHE_VERSION]).encode()
-    ).hexdigest()[:16]
-    cache_file = paths.cache_dir() / f"fer2013-{key}.npz"
+    # <where>-<what>: one cache per data file; a changed file or cache format replaces it
+    where = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    what = hashlib.sha1(json.dumps(
+        [st.st_size, st.st_mtime_ns, on_error, _CACHE_VERSION]).encode()).hexdigest()[:8]
+    cache_file = paths.cache_dir() / f"fer2013-{where}-{what}.npz"
     if cache_file.exists():
         try:
             with np.load(cache_file, allow_pickle=False) as z:
@@ -344,6 +345,9 @@ def _cached(path: Path, on_error: str, progress: bool) -> FERDataset:
         usage=np.array([SPLITS_AND_TEST.index(u) for u in ds.usage], dtype=np.int8),
         rows=ds.rows.astype(np.int32), source=ds.source, report=ds.report.to_json())
     tmp.replace(cache_file)
+    for stale in paths.cache_dir().glob(f"fer2013-{where}-*.npz"):
+        if stale != cache_file:
+            stale.unlink(missing_ok=True)
     return ds
 
 

@@ -97,6 +97,13 @@ def test_cache_is_rebuilt_when_the_file_changes(tmp_path, truth):
     f.write_text("\n".join(shorter) + "\n")
     os.utime(f, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert len(load_fer2013(f, progress=False)) == 10
+    # the stale cache of the old file is gone; another data file keeps its own
+    assert len(list(paths.cache_dir().glob("fer2013-*.npz"))) == 1
+    other = tmp_path / "other" / "fer2013.csv"
+    other.parent.mkdir()
+    other.write_text(csv_text(truth))
+    load_fer2013(other, progress=False)
+    assert len(list(paths.cache_dir().glob("fer2013-*.npz"))) == 2
 
 
 def test_corrupt_cache_is_ignored(fixture_files, truth):

@@ -397,8 +397,10 @@ class LandmarkSet:
         return table
 
     def save(self, path: str | Path) -> None:
+        from fer_utils import paths
+
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        tmp = paths.temp_sibling(path)
         np.savez_compressed(tmp, points=self.points, status=self.status,
                             seconds=np.float64(self.seconds),
                             settings=json.dumps(self.settings))

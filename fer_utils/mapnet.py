@@ -138,7 +138,7 @@ def make_inputs(kind: str, idx: np.ndarray, images: np.ndarray, points: np.ndarr
                         reduce="reference" if kind == "esmap-reference" else "pooled")
     maps = maps if kind == "esmap-reference" else maps[..., None]
     if file is not None:
-        tmp = file.with_name(file.stem + ".tmp.npy")
+        tmp = paths.temp_sibling(file)
         np.save(tmp, maps)
         tmp.replace(file)
     return maps

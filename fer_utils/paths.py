@@ -60,6 +60,18 @@ def artifacts_dir(committed: bool = False) -> Path:
     return repo_root() / "data"
 
 
+def temp_sibling(path: os.PathLike | str) -> Path:
+    """A unique temporary name beside ``path``, with the same suffix, for atomic writes.
+
+    Write there, then ``Path.replace`` it onto ``path``: two processes that fill the same
+    cache at once (tests in parallel, two notebooks) never share a half-written file.
+    """
+    import uuid
+
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+
+
 def display_path(path: os.PathLike | str) -> str:
     """A path as it may be shown to readers: relative to the data folder, never absolute.
 

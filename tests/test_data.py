@@ -274,3 +274,34 @@ def test_quick_mode_artifacts_stay_out_of_the_repository(monkeypatch):
     assert paths.artifacts_dir(committed=True) == paths.repo_root() / "data"
     monkeypatch.setenv("FER_QUICK", "0")
     assert paths.artifacts_dir() == paths.repo_root() / "data"
+
+
+def test_quick_subset_keeps_blanks_and_row_order(monkeypatch):
+    from fer_utils.data import FERDataset
+
+    rng = np.random.default_rng(0)
+    usage = np.array(["Training"] * 60 + ["PublicTest"] * 20 + ["PrivateTest"] * 20)
+    images = rng.integers(1, 256, size=(100, 48, 48), dtype=np.uint8)
+    images[[5, 70]] = 0                                    # two blank images
+    ds = FERDataset(images=images, labels=np.arange(100) % 7, usage=usage,
+                    rows=np.arange(100), source="test")
+    small = ds.quick_subset({"Training": 10, "PublicTest": 3, "PrivateTest": 3})
+    assert small.split_sizes() == {"Training": 11, "PublicTest": 4, "PrivateTest": 3}  # + blanks
+    assert {5, 70} <= set(small.rows) and (np.diff(small.rows) > 0).all()
+    np.testing.assert_array_equal(small.images, images[small.rows])
+    monkeypatch.setenv("FER_QUICK", "0")
+    assert ds.for_runtime() is ds
+    monkeypatch.setenv("FER_QUICK", "1")
+    assert len(ds.for_runtime()) == len(ds)      # 100 images: all fit in the default sizes
+    sample = ds.subset(np.arange(100))
+    sample.is_sample = True
+    assert sample.for_runtime() is sample        # the offline sample is already small
+
+
+def test_temp_sibling_is_unique_and_keeps_the_suffix(tmp_path):
+    target = tmp_path / "landmarks-abc.npz"
+    a, b = paths.temp_sibling(target), paths.temp_sibling(target)
+    assert a != b and a.parent == tmp_path and a.suffix == ".npz" and a.name.startswith(".")
+    np.savez_compressed(a, x=np.arange(3))    # numpy keeps a name that already ends in .npz
+    a.replace(target)
+    assert np.load(target)["x"].tolist() == [0, 1, 2] and not a.exists()

@@ -35,7 +35,7 @@ import pandas as pd
 from fer_utils import book, clusters, data, esmap, landmarks, mapnet, paths, runtime, sources
 
 book.setup(seed=0)
-ds = data.load_fer2013()
+ds = data.load_fer2013().for_runtime()  # quick mode (tests): a small subset of the real data
 book.show_source(ds)
 QUICK = runtime.quick_mode()"""),
 md(r"""## From a face to an ES-MAP

@@ -35,7 +35,7 @@ from fer_utils import book, data, landmarks, masks, metrics, paths, runtime, sal
 from fer_utils.sample import CLASS_REGIONS, REGION_NAMES, make_sample
 
 book.setup(seed=0)
-ds = data.load_fer2013()
+ds = data.load_fer2013().for_runtime()  # quick mode (tests): a small subset of the real data
 book.show_source(ds)
 QUICK = runtime.quick_mode()
 NAMES = list(data.CLASS_NAMES)
@@ -260,7 +260,7 @@ code("""sample = ds if ds.is_sample else make_sample()
 if ds.is_sample:
     sample_art = base  # the chapter already runs on the sample
 else:  # about 1.5 minutes; kept in the cache, since committed artifacts are real-data runs
-    sample_art = train.train(train.TrainConfig.named("ablation/cnn-d4-s0"), sample,
+    sample_art = train.train(train.TrainConfig.named("ablation/cnn-d4-s0").for_runtime(), sample,
                              root=paths.cache_dir() / "sample-artifacts", progress=False)
 sample_model = sample_art.load_model()
 true = sample.extras["true_labels"]

@@ -32,7 +32,8 @@ md(r"""## Training cost per depth (Chapter 3)"""),
 code("""if found["depth"]:
     depth = pd.DataFrame(found["depth"]["depths"]).T
     depth.index.name = "conv blocks"
-    display(depth)"""),
+    counts = [c for c in ("params", "n_private_test") if c in depth]
+    display(depth.astype({c: int for c in counts}))"""),
 md(r"""## The real-time path (Chapter 4)"""),
 code("""rt = found["realtime"]
 if rt:

@@ -193,8 +193,17 @@ class Artifact:
     history: dict
 
     @property
+    def model_path(self) -> Path | None:
+        """The model file: in the artifact, or — for a model too large to commit — the local
+        copy that training left in the cache (:func:`large_model_path`); None if neither."""
+        for path in (self.path / "model.keras", large_model_path(self.path.name)):
+            if path.is_file():
+                return path
+        return None
+
+    @property
     def has_model(self) -> bool:
-        return (self.path / "model.keras").is_file()
+        return self.model_path is not None
 
     def load_model(self):
         import fer_utils  # noqa: F401
@@ -203,7 +212,7 @@ class Artifact:
             raise FileNotFoundError(
                 f"{self.path.name} keeps metrics only ({self.metrics.get('model_kept', 'no model')}); "
                 "train the config again (python -m fer_utils train ... --retrain) to get the model")
-        return keras.models.load_model(self.path / "model.keras")
+        return keras.models.load_model(self.model_path)
 
     @property
     def display(self) -> str:
@@ -340,6 +349,12 @@ def model_file(model: str | Path) -> Path:
         raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
                                 "artifact folder holding model.keras)")
     return path
+
+
+def large_model_path(key: str) -> Path:
+    """Where a model over :data:`MAX_MODEL_BYTES` is kept on the machine that trained it
+    (``<cache>/large-models/<artifact key>.keras``): outside the repository, never committed."""
+    return paths.cache_dir() / "large-models" / f"{key}.keras"
 
 
 def load_model_file(path: str | Path):
@@ -557,8 +572,11 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     save_inference_model(best, out / "model.keras")
     size = (out / "model.keras").stat().st_size
     if size > MAX_MODEL_BYTES:
-        result["model_kept"] = f"no: {size / 1e6:.0f} MB is too large to commit"
-        (out / "model.keras").unlink()
+        result["model_kept"] = (f"no: {size / 1e6:.0f} MB is too large to commit; the machine "
+                                "that trained it keeps a copy in its cache")
+        local = large_model_path(out.name)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(out / "model.keras", local)
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
     shutil.rmtree(ckpt)  # the artifact keeps only the best model (small)

@@ -120,3 +120,18 @@ def test_every_chapter_follows_the_template(nb_path):
     for block in re.findall(r"```\{glue:figure\} \w+\n(.*?)```", text, flags=re.S):
         caption = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith(":")]
         assert caption, f"a figure without a caption: {block[:60]!r}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS + APPENDIX, ids=lambda p: p.name)
+def test_every_figure_is_captioned_and_shown_once(nb_path):
+    """A figure drawn with book.figure appears once in the HTML, in a captioned glue:figure;
+    the drawing cell's own output is removed there (readers of the notebook still see it)."""
+    cells = load(nb_path)["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for c in cells:
+        if c["cell_type"] != "code":
+            continue
+        for name in re.findall(r'book\.figure\("(\w+)"', "".join(c["source"])):
+            assert f"```{{glue:figure}} {name}\n" in text, f"figure {name!r} has no caption"
+            assert "remove-output" in c["metadata"].get("tags", []), \
+                f"figure {name!r} would show twice (tag its cell remove-output)"

@@ -233,9 +233,15 @@ def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
     monkeypatch.setattr(T, "MAX_MODEL_BYTES", 1000)  # every model is "large" now
     cfg = TINY.replace(name="big", epochs=1)
     art = T.train(cfg, sample, progress=False)
-    assert not art.has_model and art.metrics["model_kept"].startswith("no:")
+    assert not (art.path / "model.keras").exists() and art.metrics["model_kept"].startswith("no:")
     assert "PrivateTest" in art.metrics
+    # the machine that trained it keeps a copy outside the repository
+    local = T.large_model_path(art.path.name)
+    assert art.model_path == local and local.is_file()
+    assert art.load_model().count_params() == art.metrics["params"]
+    local.unlink()                                    # a reader's checkout: metrics only
     again = T.find_artifact(cfg, "sample")
     assert again is not None and again.metrics == art.metrics  # found without a model file
+    assert not again.has_model
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
         again.load_model()

@@ -29,8 +29,41 @@ def setup_cell(widgets: bool = False):
     return code("\n".join(lines))
 
 
+def figure_code(source: str):
+    """A code cell that draws one figure (``book.figure(name, fig)``). Its output is removed
+    in the HTML book, where the captioned ``{glue:figure}`` of :func:`caption` shows it once;
+    in Jupyter and Colab the reader sees it under the cell."""
+    cell = code(source)
+    cell.metadata["tags"] = ["remove-output"]
+    return cell
+
+
+def caption(name: str, text: str, after: str = ""):
+    """The markdown cell that shows figure ``name`` with its caption (and optional text)."""
+    label = name.replace("_", "-")
+    body = f"```{{glue:figure}} {name}\n:name: fig-{label}\n\n{text.strip()}\n```\n"
+    return md(body + (f"\n{after.strip()}" if after.strip() else ""))
+
+
+def _check_figures(cells: list) -> None:
+    """Every ``book.figure`` is drawn by a :func:`figure_code` cell and captioned somewhere."""
+    import re
+
+    text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    for c in cells:
+        if c.cell_type != "code":
+            continue
+        for name in re.findall(r"book\.figure\(\"(\w+)\"", c.source):
+            if "remove-output" not in c.metadata.get("tags", []):
+                raise ValueError(f"figure {name!r} is drawn in a cell without remove-output: "
+                                 "use figure_code() (other outputs of that cell would vanish)")
+            if f"{{glue:figure}} {name}\n" not in text:
+                raise ValueError(f"figure {name!r} has no caption: add caption({name!r}, ...)")
+
+
 def write(cells: list, path: str) -> None:
     """Write ``cells`` as a notebook with the course's kernel metadata (no outputs)."""
+    _check_figures(cells)
     nb = nbf.v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python", "version": "3.11"}})

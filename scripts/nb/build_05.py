@@ -1,5 +1,5 @@
 """Writes drafts/05_esmaps.ipynb (cells kept here so the draft can be regenerated and diffed)."""
-from _notebook import code, md, setup_cell, write
+from _notebook import caption, code, figure_code, md, setup_cell, write
 cells = [
 md(r"""# Emotional-state heatmaps (ES-MAPs)
 
@@ -58,16 +58,18 @@ the result on disk (FER-2013: about 9 minutes on two cores, once)."""),
 code("""marks = landmarks.dataset_landmarks(ds.images)
 train = (ds.usage == "Training") & marks.found
 baseline = esmap.fit_baseline(marks.points[train], ds.labels[train], source="Training")
-print(marks.summary())
-
-happy = data.CLASS_NAMES.index("happy")
+print(marks.summary())"""),
+figure_code("""happy = data.CLASS_NAMES.index("happy")
 example = np.flatnonzero((ds.usage == "PublicTest") & marks.found & (ds.labels == happy))[0]
 fig = esmap.pipeline_figure(ds.images[example], marks.points[example], baseline,
                             title="One happy face from PublicTest")
-book.figure("esmap_pipeline", fig)
-
-d = esmap.pairwise_distances(marks.points[example])
+book.figure("esmap_pipeline", fig)"""),
+code("""d = esmap.pairwise_distances(marks.points[example])
 assert np.allclose(d, d.T) and (np.diag(d) == 0).all() and d.max() == 1"""),
+caption("esmap_pipeline", """From a face to an ES-MAP, on one happy PublicTest face: the Face Mesh
+landmarks on the image, the 468×468 matrix of normalised pairwise distances, the neutral
+baseline (mean over neutral *training* faces), and the ES-MAP, their clipped difference (red:
+further apart than on a neutral face; blue: closer)."""),
 md(r"""In the ES-MAP (right), the red band belongs to landmarks around the mouth: a smile pulls the
 mouth corners away from the nose and eyes. The blocks follow MediaPipe's landmark numbering,
 which is not ordered by region; the explorer in the next chapter reorders rows and columns by
@@ -106,7 +108,7 @@ it closely and maps that do not. We do the same on training faces (with 52×52 p
 this display size a full map shows no more), and add a number the paper leaves out: a
 **nearest-consensus classifier** — label each PublicTest map with the emotion whose consensus it
 correlates with best. If consensus maps capture something consistent, it beats chance."""),
-code("""per_class = 60 if QUICK else 300
+figure_code("""per_class = 60 if QUICK else 300
 rng = np.random.default_rng(0)
 pool_idx = np.concatenate([
     rng.choice(np.flatnonzero(train & (ds.labels == k)),
@@ -116,6 +118,8 @@ pool_maps = esmap.esmaps(marks.points[pool_idx], baseline, reduce="pooled")
 consensus, chosen = esmap.consensus_maps(pool_maps, ds.labels[pool_idx], per_class=50)
 fig = esmap.consensus_figure(consensus, pool_maps, ds.labels[pool_idx])
 book.figure("esmap_consensus", fig)"""),
+caption("esmap_consensus", """Consensus ES-MAPs per emotion (the mean of 50 random training maps,
+as seed 000), with the maps that correlate best and worst with their emotion's consensus."""),
 code("""val = np.flatnonzero((ds.usage == "PublicTest") & marks.found)
 val = val if not QUICK else val[:300]
 val_maps = esmap.esmaps(marks.points[val], baseline, reduce="pooled")
@@ -163,9 +167,12 @@ for name, x in features.items():
         panels[title], panel_scores[title] = xy, s
         rows.append({"representation": name, "space": title.split(", ")[1], **s})
 separation = pd.DataFrame(rows).set_index(["representation", "space"])
-fig = clusters.plot_embeddings(panels, y_emb, scores=panel_scores)
-book.figure("esmap_embeddings", fig)
 separation.round(3)"""),
+figure_code("""fig = clusters.plot_embeddings(panels, y_emb, scores=panel_scores)
+book.figure("esmap_embeddings", fig)"""),
+caption("esmap_embeddings", """PublicTest faces embedded in two dimensions from their pooled ES-MAPs
+and from their pixels, coloured by emotion; each panel gives its silhouette and 15-nearest-
+neighbour accuracy."""),
 code("""knn = separation["knn_accuracy"]
 book.glue("knn_esmap", f"{100 * knn['ES-MAP (pooled)', 'PCA-50']:.1f} %")
 book.glue("knn_pixels", f"{100 * knn['pixels', 'PCA-50']:.1f} %")

@@ -1,5 +1,5 @@
 """Writes drafts/06_explorer.ipynb (cells kept here so the draft can be regenerated and diffed)."""
-from _notebook import code, md, setup_cell, write
+from _notebook import caption, code, figure_code, md, setup_cell, write
 cells = [
 md(r"""# Exploring ES-MAPs
 
@@ -71,7 +71,7 @@ print(f"baselines: {', '.join(baselines)}; {len(browse):,} PublicTest faces to b
 md(r"""## Which regions move, per emotion
 
 For each emotion's consensus map, the mean absolute change per pair of regions:"""),
-code("""blocks = {name: explorer.block_means(consensus[k])
+figure_code("""blocks = {name: explorer.block_means(consensus[k])
           for k, name in enumerate(data.CLASS_NAMES) if not np.isnan(consensus[k]).all()}
 fig, axes = plt.subplots(1, len(blocks), figsize=(2.3 * len(blocks), 2.9), sharey=True)
 vmax = max(float(b.to_numpy().max()) for b in blocks.values())
@@ -81,9 +81,10 @@ for ax, (name, b) in zip(axes, blocks.items()):
     ax.set_yticks(range(len(b)), b.index, fontsize=7)
     ax.set_title(name, fontsize=10)
 fig.colorbar(im, ax=list(axes), fraction=0.015, pad=0.01, label="mean |change|")
-book.figure("explorer_blocks", fig)
-
-def top_pair(b):
+book.figure("explorer_blocks", fig)"""),
+caption("explorer_blocks", """Mean absolute change from the neutral baseline per pair of face
+regions, in each emotion's consensus ES-MAP (one colour scale for all panels)."""),
+code("""def top_pair(b):
     upper = b.where(np.triu(np.ones(b.shape, bool)))
     i, j = np.unravel_index(np.nanargmax(upper.to_numpy()), b.shape)
     return f"{b.index[i]}–{b.columns[j]}" if i != j else f"within {b.index[i]}"
@@ -117,13 +118,16 @@ md(r"""## One face against its emotion's consensus
 The figure below is what the explorer shows for one PublicTest face: the face with its
 landmarks (the chosen region lit), its ES-MAP, the consensus of its labelled emotion and the
 difference. Maps are ordered by region; the lit band is the mouth's rows and columns."""),
-code("""happy = data.CLASS_NAMES.index("happy")
+figure_code("""happy = data.CLASS_NAMES.index("happy")
 ex = explorer.Explorer(ds.images[browse], ds.labels[browse], marks.points[browse], baselines,
                        consensus_set)
 position = 0
 fig = ex.figure("happy", position, region="mouth")
-book.figure("explorer_static", fig)
-r = explorer.nearest_consensus(esmap.esmaps(ex.face("happy", position)[1], baseline), consensus)
+book.figure("explorer_static", fig)"""),
+caption("explorer_static", """The explorer's view of one happy PublicTest face: the face with its
+landmarks (mouth lit), its ES-MAP, the happy consensus and their difference, rows and columns
+ordered by region (the lit band is the mouth's)."""),
+code("""r = explorer.nearest_consensus(esmap.esmaps(ex.face("happy", position)[1], baseline), consensus)
 book.glue("static_r", f"{r[happy]:.2f}")
 book.glue("static_best", data.CLASS_NAMES[int(np.nanargmax(r))])
 print({n: round(float(v), 2) for n, v in zip(data.CLASS_NAMES, r)})"""),

@@ -1,5 +1,5 @@
 """Writes drafts/08_closing.ipynb, the closing chapter (cells kept here, regenerate)."""
-from _notebook import code, md, setup_cell, write
+from _notebook import code, figure_code, md, setup_cell, write
 cells = [
 md(r"""# What we reproduced, and what we learned
 
@@ -59,7 +59,7 @@ pd.Series(tally, name="claims").to_frame()"""),
 code("""# The whole scorecard (the sections below discuss it chapter by chapter)
 with pd.option_context("display.max_rows", 100, "display.max_colwidth", 80):
     display(card.drop(columns=["why it may differ"]).set_index(["chapter", "source"]))"""),
-code("""fig = scorecard.accuracy_figure(rows)
+figure_code("""fig = scorecard.accuracy_figure(rows)
 fig.axes[0].set_title("Published accuracy (orange) and ours (blue), every measured claim")
 book.figure("fig_scorecard", fig)"""),
 md(r"""```{glue:figure} fig_scorecard

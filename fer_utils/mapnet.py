@@ -234,8 +234,8 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     from fer_utils import metrics as M
     from fer_utils import models
     from fer_utils.data import load_fer2013
-    from fer_utils.train import (_limit, _protocol_callback, _seed_everything, artifact_key,
-                                 data_id)
+    from fer_utils.train import (_protocol_callback, _seed_everything, artifact_key, data_id,
+                                 stratified_limit)
 
     ds = load_fer2013() if ds is None else ds
     did = data_id(ds)
@@ -260,10 +260,10 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     y = ds.labels
     tr_all, va_all, te_all = protocol_split(ds.usage, y, config.protocol, config.seed)
     found = marks.found
-    tr = _limit(tr_all[found[tr_all]], y, config.train_limit, config.seed)
-    va = None if va_all is None else _limit(va_all[found[va_all]], y, config.eval_limit,
+    tr = stratified_limit(tr_all[found[tr_all]], y, config.train_limit, config.seed)
+    va = None if va_all is None else stratified_limit(va_all[found[va_all]], y, config.eval_limit,
                                             config.seed)
-    te_all = _limit(te_all, y, config.eval_limit, config.seed)
+    te_all = stratified_limit(te_all, y, config.eval_limit, config.seed)
     te = te_all[found[te_all]]
 
     t0 = time.perf_counter()

@@ -238,8 +238,11 @@ def find_artifact(config: TrainConfig, data: str, root: Path | None = None) -> A
 # data preparation
 # --------------------------------------------------------------------------------------
 
-def _limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
-    """At most ``limit`` of ``idx``, stratified by label, in a seeded order."""
+def stratified_limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """At most ``limit`` of ``idx``, stratified by ``labels[idx]`` and seeded (sorted indices).
+
+    How every experiment of the course takes a smaller training or evaluation set
+    (``train_limit``, ``eval_limit``): the class balance of the full split is kept."""
     if limit is None or limit >= len(idx):
         return idx
     from sklearn.model_selection import train_test_split
@@ -274,7 +277,9 @@ def evaluation_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarr
     return y, keep, names
 
 
-def _augmenter(config: TrainConfig):
+def augmenter(config: TrainConfig):
+    """The on-the-fly augmentation of ``config`` (rotation, shift, zoom, horizontal flip) as a
+    seeded ``keras.Sequential``, or None when the config asks for none."""
     import keras
     L = keras.layers
     layers = []
@@ -512,8 +517,8 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     y, targets, keep, class_names = prepare_labels(ds, config.labels)
     tr = np.flatnonzero((ds.usage == "Training") & keep)
     va = np.flatnonzero((ds.usage == "PublicTest") & keep)
-    tr = _limit(tr, y, config.train_limit, config.seed)
-    va = _limit(va, y, config.eval_limit, config.seed)
+    tr = stratified_limit(tr, y, config.train_limit, config.seed)
+    va = stratified_limit(va, y, config.eval_limit, config.seed)
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(f"no Training or PublicTest images for labels {config.labels!r}")
 
@@ -531,7 +536,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         w = len(tr) / (len(class_names) * np.maximum(counts, 1))
         weights = w[y[tr]].astype(np.float32)
     train_ds = make_dataset(images[tr], targets[tr], batch_size=config.batch_size,
-                            shuffle=True, augment=_augmenter(config) if config.augment else None,
+                            shuffle=True, augment=augmenter(config) if config.augment else None,
                             seed=config.seed, weights=weights)
     val_ds = make_dataset(images[va], targets[va], batch_size=256, shuffle=False)
 
@@ -564,7 +569,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         result["mask"] = mask_info
     for split in ("PublicTest", "PrivateTest"):
         idx = np.flatnonzero((ds.usage == split) & keep_eval)
-        idx = _limit(idx, y_eval, config.eval_limit, config.seed)
+        idx = stratified_limit(idx, y_eval, config.eval_limit, config.seed)
         t0 = time.perf_counter()
         pred = predict_proba(best, images[idx]).argmax(axis=1)
         result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)

@@ -74,11 +74,11 @@ def fine_tune(ds, model="resnet50", *, weights: str | None = "auto", head_epochs
         model = models_.build(model, input_shape=(48, 48, 1), weights=weights)
     origin = "imagenet" if "imagenet" in model.name else "scratch"
     y, targets, keep, names = T.prepare_labels(ds, "fer")
-    tr = T._limit(np.flatnonzero((ds.usage == "Training") & keep), y, train_limit, seed)
-    va = T._limit(np.flatnonzero((ds.usage == "PublicTest") & keep), y, eval_limit, seed)
+    tr = T.stratified_limit(np.flatnonzero((ds.usage == "Training") & keep), y, train_limit, seed)
+    va = T.stratified_limit(np.flatnonzero((ds.usage == "PublicTest") & keep), y, eval_limit, seed)
     cfg = T.TrainConfig(seed=seed)
     train_ds = T.make_dataset(ds.images[tr], targets[tr], batch_size=batch_size, shuffle=True,
-                              augment=T._augmenter(cfg) if augment else None, seed=seed)
+                              augment=T.augmenter(cfg) if augment else None, seed=seed)
     val_ds = T.make_dataset(ds.images[va], targets[va], batch_size=256, shuffle=False)
 
     result = {"model": model.name, "weights": origin, "n_train": int(len(tr)),
@@ -97,7 +97,7 @@ def fine_tune(ds, model="resnet50", *, weights: str | None = "auto", head_epochs
                                         progress=progress)
         result["seconds"][phase] = round(time.perf_counter() - t0, 1)
     for split in ("PublicTest", "PrivateTest"):
-        idx = T._limit(np.flatnonzero((ds.usage == split) & keep), y, eval_limit, seed)
+        idx = T.stratified_limit(np.flatnonzero((ds.usage == split) & keep), y, eval_limit, seed)
         pred = T.predict_proba(model, ds.images[idx]).argmax(axis=1)
         result[split] = M.classification_metrics(y[idx], pred, names)
     return result, model

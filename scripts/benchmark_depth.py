@@ -26,7 +26,7 @@ def main() -> None:
         model = models.build(config.model, **config.model_args)
         model.compile("adam", "categorical_crossentropy")
         epoch = bench.seconds_per_epoch(model, tr.images, tr.labels, batch_size=config.batch_size,
-                                        steps=args.steps, augment=train._augmenter(config),
+                                        steps=args.steps, augment=train.augmenter(config),
                                         n_epoch_images=len(tr))
         train.predict_proba(model, test.images[:256])  # trace once
         evaluate = bench.time_call(lambda: train.predict_proba(model, test.images))

@@ -245,6 +245,11 @@ def stratified_limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, see
     (``train_limit``, ``eval_limit``): the class balance of the full split is kept."""
     if limit is None or limit >= len(idx):
         return idx
+    n_classes = len(np.unique(labels[idx]))
+    if limit < n_classes or len(idx) - limit < n_classes:
+        # too few to keep or to leave out one of each class (e.g. 300 of 301 images):
+        # stratifying is impossible, and a seeded random subset differs from it by a few images
+        return np.sort(np.random.default_rng(seed).choice(idx, size=limit, replace=False))
     from sklearn.model_selection import train_test_split
     keep, _ = train_test_split(idx, train_size=limit, stratify=labels[idx], random_state=seed)
     return np.sort(keep)

@@ -245,3 +245,18 @@ def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
     assert not again.has_model
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
         again.load_model()
+
+
+def test_stratified_limit_keeps_the_balance_and_handles_near_complete_subsets():
+    labels = np.repeat(np.arange(7), [400, 50, 300, 700, 500, 300, 250])
+    idx = np.arange(len(labels))
+    part = T.stratified_limit(idx, labels, 500, seed=0)
+    assert len(part) == 500 and len(np.unique(part)) == 500 and (np.diff(part) > 0).all()
+    share = np.bincount(labels[part], minlength=7) / 500
+    assert np.abs(share - np.bincount(labels, minlength=7) / len(labels)).max() < 0.01
+    assert (T.stratified_limit(idx, labels, 500, seed=0) == part).all()       # seeded
+    assert (T.stratified_limit(idx, labels, None, seed=0) == idx).all()
+    # all but one image: a stratified split cannot leave one of each class out
+    almost = T.stratified_limit(idx, labels, len(idx) - 1, seed=0)
+    assert len(almost) == len(idx) - 1 and set(almost) <= set(idx)
+    assert len(T.stratified_limit(idx, labels, 3, seed=1)) == 3            # fewer than classes

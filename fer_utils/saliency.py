@@ -98,9 +98,10 @@ def find_layer(model, name: str | None = None):
     """``(path, layer)`` by name or path.
 
     The default is the last *convolutional* layer (Conv2D, SeparableConv2D,
-    DepthwiseConv2D), the usual Grad-CAM choice; without one, the last layer with a
-    feature-map output. Dropout and noise layers, which do nothing at test time, are never
-    the default.
+    DepthwiseConv2D), the usual Grad-CAM choice, taken after the batch norm, activation and
+    residual add that directly follow it (``conv4`` → ``relu4``; ResNet-50's
+    ``conv5_block3_out``); without a convolution, the last layer with a feature-map output.
+    Dropout and noise layers, which do nothing at test time, are never the default.
 
     Raises
     ------
@@ -119,6 +120,16 @@ def find_layer(model, name: str | None = None):
         convs = [p for p in choices if isinstance(layers[p], conv)]
         rest = [p for p in choices if not isinstance(layers[p], skip)]
         name = (convs or rest or choices)[-1]
+        # A convolution followed by its batch norm, activation (and a residual add) is
+        # explained after them: Grad-CAM assumes rectified feature maps, and on a raw
+        # pre-BN output the weighted sum is often negative everywhere (an all-zero map).
+        follow = (keras.layers.BatchNormalization, keras.layers.Activation, keras.layers.ReLU,
+                  keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU, keras.layers.Add)
+        for nxt in choices[choices.index(name) + 1:]:
+            if isinstance(layers[nxt], follow):
+                name = nxt
+            elif not isinstance(layers[nxt], skip):
+                break
     for path, layer in _walk(model):
         if name in (path, layer.name):
             if path not in choices:
@@ -308,11 +319,15 @@ def class_averages(maps: np.ndarray, labels: np.ndarray, predicted: np.ndarray |
 
 def row_profile(maps: np.ndarray, bands: dict[str, tuple[float, float]] | None = None) -> dict:
     """Share of saliency mass per horizontal band of the image (default: the three simple
-    mask bands of :mod:`fer_utils.masks`), averaged over maps."""
+    mask bands of :mod:`fer_utils.masks`), averaged over the maps that are not all zero (an
+    empty map has no mass to share)."""
     from fer_utils.masks import SIMPLE
 
     bands = bands or SIMPLE
     norm = normalise(maps)
+    norm = norm[norm.reshape(len(norm), -1).sum(axis=1) > 0] if len(norm) else norm
+    if not len(norm):
+        return {name: float("nan") for name in bands}
     h = norm.shape[1]
     return {name: float(norm[:, int(round(a * h)):int(round(b * h))].sum(axis=(1, 2)).mean())
             for name, (a, b) in bands.items()}

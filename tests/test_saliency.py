@@ -106,7 +106,7 @@ def test_grad_cam_agrees_with_the_textbook_form_and_works_on_sequential_and_nest
     outer_in = keras.Input((24, 24, 1))
     nested = keras.Model(outer_in, L.Dense(3, activation="softmax")(
         L.GlobalAveragePooling2D()(inner(outer_in))), name="nested")
-    assert S.find_layer(nested)[0] == "base/inner_conv"  # the last convolution by default
+    assert S.find_layer(nested)[0] == "base/inner_relu"  # the last convolution's activation
     assert "base/inner_relu" in S.conv_layers(nested)
     cam = S.grad_cam(nested, x, layer="base/inner_conv")
     assert cam.shape == (5, 24, 24) and np.isfinite(cam).all() and cam.max() <= 1.0
@@ -156,13 +156,31 @@ def test_class_averages_use_only_correct_predictions():
     assert prof == pytest.approx({"forehead": 0.25, "eyes": 0.25, "mouth": 0.5})
 
 
-def test_default_layer_is_a_convolution_not_a_dropout():
+def test_default_layer_is_the_last_rectified_convolution_not_a_dropout():
     from fer_utils import models
 
-    cnn = models.plain_cnn(4)
+    cnn = models.plain_cnn(4)      # ... conv4 -> bn4 -> relu4 -> pool4 -> drop4 -> dense
     path, layer = S.find_layer(cnn)
-    assert isinstance(layer, keras.layers.Conv2D), path
+    assert path == "relu4", path   # after its batch norm and activation, before pooling
     assert any("drop" in p for p in S.conv_layers(cnn))  # still a valid explicit choice
+    # a convolution with nothing after it is its own default
+    inputs = keras.Input((12, 12, 1))
+    x = keras.layers.Conv2D(4, 3, name="only_conv")(inputs)
+    plain = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    assert S.find_layer(plain)[0] == "only_conv"
+
+
+def test_grad_cam_after_batch_norm_is_rarely_empty():
+    """On the raw output of a convolution followed by batch norm, the gradient-weighted sum is
+    often negative everywhere, and Grad-CAM's ReLU leaves an all-zero map: the default layer
+    must sit after the activation (a trained model showed 74 % empty maps at conv4, 0 at relu4)."""
+    from fer_utils import models
+
+    keras.utils.set_random_seed(0)
+    cnn = models.plain_cnn(4)
+    x = np.random.default_rng(1).uniform(0, 255, (16, 48, 48)).astype(np.float32)
+    cam = S.grad_cam(cnn, x)
+    assert (cam.reshape(16, -1).max(axis=1) > 0).mean() >= 0.5
 
 
 def test_methods_run_on_mini_xception():
@@ -181,7 +199,7 @@ def test_grad_cam_inside_a_keras_applications_base():
 
     vgg = models.vgg16(input_shape=(48, 48, 1))
     path, _ = S.find_layer(vgg)
-    assert path.endswith("/block5_conv3")  # nested inside the VGG-16 base
+    assert path.endswith("/block5_conv3")  # nested inside the VGG-16 base (ReLU built in)
     x = np.random.default_rng(0).uniform(0, 255, (2, 48, 48)).astype(np.float32)
     cam = S.grad_cam(vgg, x)
     assert cam.shape == (2, 48, 48) and np.isfinite(cam).all()

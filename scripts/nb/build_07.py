@@ -185,8 +185,24 @@ maps = {
     "Grad-CAM": saliency.grad_cam(base_model, x, y),
     "occlusion": saliency.occlusion(base_model, x, y, patch=8, stride=4),
 }
-print(f"{len(chosen):,} correctly classified PrivateTest faces; Grad-CAM layer: "
-      f"{saliency.find_layer(base_model)[0]}")"""),
+gc_layer = saliency.find_layer(base_model)[0]
+raw_conv = [p for p in saliency.conv_layers(base_model) if p.startswith("conv")][-1]
+def empty_share(m):
+    return float((m.reshape(len(m), -1).max(axis=1) <= 0).mean())
+empty_raw = empty_share(saliency.grad_cam(base_model, x, y, layer=raw_conv))
+book.glue("gc_layer", gc_layer)
+book.glue("gc_raw_layer", raw_conv)
+book.glue("gc_empty_raw", f"{100 * empty_raw:.0f} %")
+book.glue("gc_empty", f"{100 * empty_share(maps['Grad-CAM']):.0f} %")
+assert empty_share(maps["Grad-CAM"]) <= empty_raw
+print(f"{len(chosen):,} correctly classified PrivateTest faces; Grad-CAM layer: {gc_layer}")"""),
+md(r"""Grad-CAM explains the layer *{glue:text}`gc_layer`*: the last convolution *after* its batch
+norm and ReLU, where the feature maps are the rectified ones the method assumes. Taken at the
+raw convolution *{glue:text}`gc_raw_layer`*, where batch norm can still flip signs, the
+gradient-weighted sum is often negative everywhere and Grad-CAM, which keeps only the positive
+part, returns an empty map: {glue:text}`gc_empty_raw` of the maps were all zero there, against
+{glue:text}`gc_empty` here. Library defaults differ on this point; check which layer a tool
+explains before reading its pictures."""),
 figure_code("""present = [k for k in range(7) if (y == k).any()]
 fig, axes = plt.subplots(len(maps), len(present), figsize=(1.7 * len(present), 1.8 * len(maps)),
                          squeeze=False)

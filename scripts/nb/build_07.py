@@ -426,10 +426,11 @@ account, poorly trained (per-class results swing between 2 % and 72 %).
 The learning curves show what went wrong for VGG-16: its training accuracy rose from
 {glue:text}`vgg_train_first` to {glue:text}`vgg_train_last`, while its PublicTest loss went from
 {glue:text}`vgg_vloss_first` to {glue:text}`vgg_vloss_last`. A network that improves on its
-training batches and gets *more confidently wrong* on held-out faces is the signature of batch
+training batches and gets *more confidently wrong* on held-out faces is typical of batch
 normalisation whose running statistics, gathered on augmented training batches early in
-training, do not yet describe the test inputs — and of a 13-layer convolutional stack without
-batch normalisation learning slowly from scratch at seed 001's small learning rate. More epochs
+training, do not yet describe the test inputs; and a 13-layer convolutional stack without
+batch normalisation learns slowly from scratch at seed 001's small learning rate. We have not
+tested which of the two dominates here. More epochs
 (seed 001 ran 9 to 13 at 128×128), ImageNet weights, or batch normalisation inside the
 convolutional stack are the usual cures; none fits this machine's budget. Neither model is committed: at {glue:text}`vgg_mb` and {glue:text}`resnet_mb` MB they are over the course's size limit, so
 their artifacts keep the metrics (the table above) and the machine that trained them keeps the

@@ -135,3 +135,23 @@ def test_every_figure_is_captioned_and_shown_once(nb_path):
             assert f"```{{glue:figure}} {name}\n" in text, f"figure {name!r} has no caption"
             assert "remove-output" in c["metadata"].get("tags", []), \
                 f"figure {name!r} would show twice (tag its cell remove-output)"
+
+
+def test_chapter_builders_refuse_uncaptioned_or_doubled_figures():
+    """scripts/nb/_notebook.write checks figures before writing a draft (the test above checks
+    the committed chapters); a figure without a caption, or in a cell that keeps its output,
+    is refused with a message that says what to use."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_notebook", ROOT / "scripts" / "nb" / "_notebook.py")
+    nbh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nbh)
+    draw = 'fig = None\nbook.figure("fig_x", fig)'
+    good = [nbh.figure_code(draw), nbh.caption("fig_x", "A caption.", after="Text after.")]
+    nbh._check_figures(good)
+    assert good[0].metadata["tags"] == ["remove-output"]
+    assert good[1].source.startswith("```{glue:figure} fig_x\n:name: fig-fig-x\n\nA caption.\n```")
+    with pytest.raises(ValueError, match="figure_code"):
+        nbh._check_figures([nbh.code(draw), good[1]])
+    with pytest.raises(ValueError, match="no caption"):
+        nbh._check_figures([nbh.figure_code(draw)])

@@ -434,6 +434,18 @@ def save_inference_model(model, path: str | Path) -> None:
     slim.save(path)
 
 
+def _save_atomic(model, path: Path) -> None:
+    """Save a checkpoint under a temporary name, then rename it: a run killed while saving
+    (a long training in the background, a session that ends) never leaves a half-written file
+    for the next run to resume from."""
+    tmp = paths.temp_sibling(path)
+    try:
+        model.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _seed_everything(seed: int) -> None:
     import random
 
@@ -459,7 +471,7 @@ def _protocol_callback(config: TrainConfig, ckpt: Path, state: dict, bar):
             value = float(logs[config.monitor])
             if state["best"] is None or better(value, state["best"]):
                 state.update(best=value, best_epoch=epoch + 1, wait=0, lr_wait=0)
-                self.model.save(ckpt / "best.keras")
+                _save_atomic(self.model, ckpt / "best.keras")
             else:
                 state["wait"] += 1
                 state["lr_wait"] += 1
@@ -468,8 +480,10 @@ def _protocol_callback(config: TrainConfig, ckpt: Path, state: dict, bar):
                     state["lr_wait"] = 0
             state["epoch"] = epoch + 1
             state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
-            self.model.save(ckpt / "last.keras")
-            (ckpt / "state.json").write_text(json.dumps(state))
+            _save_atomic(self.model, ckpt / "last.keras")
+            tmp = paths.temp_sibling(ckpt / "state.json")   # the state last: it names a
+            tmp.write_text(json.dumps(state))                # checkpoint that is complete
+            tmp.replace(ckpt / "state.json")
             bar.update(1)
             bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
                             val_acc=f"{logs.get('val_accuracy', 0):.3f}")

@@ -359,12 +359,11 @@ def _cached(path: Path, on_error: str, progress: bool) -> FERDataset:
         except Exception as exc:  # a corrupt cache is rebuilt, not trusted
             log.warning("ignoring unreadable cache %s (%s)", cache_file.name, exc)
     ds = read_fer2013_csv(path, on_error=on_error, progress=progress)
-    tmp = paths.temp_sibling(cache_file)
-    np.savez_compressed(
-        tmp, images=ds.images, labels=ds.labels.astype(np.int8),
-        usage=np.array([SPLITS_AND_TEST.index(u) for u in ds.usage], dtype=np.int8),
-        rows=ds.rows.astype(np.int32), source=ds.source, report=ds.report.to_json())
-    tmp.replace(cache_file)
+    with paths.atomic_path(cache_file) as tmp:
+        np.savez_compressed(
+            tmp, images=ds.images, labels=ds.labels.astype(np.int8),
+            usage=np.array([SPLITS_AND_TEST.index(u) for u in ds.usage], dtype=np.int8),
+            rows=ds.rows.astype(np.int32), source=ds.source, report=ds.report.to_json())
     for stale in paths.cache_dir().glob(f"fer2013-{where}-*.npz"):
         if stale != cache_file:
             stale.unlink(missing_ok=True)

@@ -399,12 +399,10 @@ class LandmarkSet:
     def save(self, path: str | Path) -> None:
         from fer_utils import paths
 
-        path = Path(path)
-        tmp = paths.temp_sibling(path)
-        np.savez_compressed(tmp, points=self.points, status=self.status,
-                            seconds=np.float64(self.seconds),
-                            settings=json.dumps(self.settings))
-        tmp.replace(path)
+        with paths.atomic_path(path) as tmp:
+            np.savez_compressed(tmp, points=self.points, status=self.status,
+                                seconds=np.float64(self.seconds),
+                                settings=json.dumps(self.settings))
 
     @classmethod
     def load(cls, path: str | Path) -> "LandmarkSet":

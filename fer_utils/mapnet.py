@@ -138,9 +138,8 @@ def make_inputs(kind: str, idx: np.ndarray, images: np.ndarray, points: np.ndarr
                         reduce="reference" if kind == "esmap-reference" else "pooled")
     maps = maps if kind == "esmap-reference" else maps[..., None]
     if file is not None:
-        tmp = paths.temp_sibling(file)
-        np.save(tmp, maps)
-        tmp.replace(file)
+        with paths.atomic_path(file) as tmp:
+            np.save(tmp, maps)
     return maps
 
 

@@ -15,6 +15,7 @@ repository's ``data/`` folder (:func:`artifacts_dir`), which is committed.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -70,6 +71,24 @@ def temp_sibling(path: os.PathLike | str) -> Path:
 
     path = Path(path)
     return path.with_name(f".{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_path(path: os.PathLike | str):
+    """Write a file all at once: yields a :func:`temp_sibling` to write to, which replaces
+    ``path`` when the block succeeds and is removed when it fails. A reader (another process,
+    a run resumed after a kill) sees the old file or the new one, never half of one.
+
+    >>> with atomic_path(cache_file) as tmp:      # doctest: +SKIP
+    ...     np.save(tmp, maps)
+    """
+    path = Path(path)
+    tmp = temp_sibling(path)
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def display_path(path: os.PathLike | str) -> str:

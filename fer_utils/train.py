@@ -434,18 +434,6 @@ def save_inference_model(model, path: str | Path) -> None:
     slim.save(path)
 
 
-def _save_atomic(model, path: Path) -> None:
-    """Save a checkpoint under a temporary name, then rename it: a run killed while saving
-    (a long training in the background, a session that ends) never leaves a half-written file
-    for the next run to resume from."""
-    tmp = paths.temp_sibling(path)
-    try:
-        model.save(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _seed_everything(seed: int) -> None:
     import random
 
@@ -471,7 +459,8 @@ def _protocol_callback(config: TrainConfig, ckpt: Path, state: dict, bar):
             value = float(logs[config.monitor])
             if state["best"] is None or better(value, state["best"]):
                 state.update(best=value, best_epoch=epoch + 1, wait=0, lr_wait=0)
-                _save_atomic(self.model, ckpt / "best.keras")
+                with paths.atomic_path(ckpt / "best.keras") as tmp:
+                    self.model.save(tmp)
             else:
                 state["wait"] += 1
                 state["lr_wait"] += 1
@@ -480,10 +469,12 @@ def _protocol_callback(config: TrainConfig, ckpt: Path, state: dict, bar):
                     state["lr_wait"] = 0
             state["epoch"] = epoch + 1
             state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
-            _save_atomic(self.model, ckpt / "last.keras")
-            tmp = paths.temp_sibling(ckpt / "state.json")   # the state last: it names a
-            tmp.write_text(json.dumps(state))                # checkpoint that is complete
-            tmp.replace(ckpt / "state.json")
+            # atomic saves, the state last: a run killed while saving (a background training,
+            # a session that ends) resumes from the previous complete checkpoint
+            with paths.atomic_path(ckpt / "last.keras") as tmp:
+                self.model.save(tmp)
+            with paths.atomic_path(ckpt / "state.json") as tmp:
+                tmp.write_text(json.dumps(state))
             bar.update(1)
             bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
                             val_acc=f"{logs.get('val_accuracy', 0):.3f}")

@@ -305,3 +305,16 @@ def test_temp_sibling_is_unique_and_keeps_the_suffix(tmp_path):
     np.savez_compressed(a, x=np.arange(3))    # numpy keeps a name that already ends in .npz
     a.replace(target)
     assert np.load(target)["x"].tolist() == [0, 1, 2] and not a.exists()
+
+
+def test_atomic_path_replaces_on_success_and_leaves_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "cache.npy"
+    with paths.atomic_path(target) as tmp:
+        np.save(tmp, np.arange(3))
+    assert np.load(target).tolist() == [0, 1, 2]
+    with pytest.raises(RuntimeError):
+        with paths.atomic_path(target) as tmp:
+            np.save(tmp, np.arange(5))
+            raise RuntimeError("killed while writing")
+    assert np.load(target).tolist() == [0, 1, 2]          # the old file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.npy"]   # no leftovers

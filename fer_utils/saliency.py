@@ -317,6 +317,48 @@ def class_averages(maps: np.ndarray, labels: np.ndarray, predicted: np.ndarray |
     return means, counts
 
 
+def correct_per_class(model, images: np.ndarray, labels: np.ndarray, per_class: int, *,
+                      seed: int = 0, n_classes: int = 7) -> np.ndarray:
+    """Indices of up to ``per_class`` correctly classified images of each class (random,
+    seeded; grouped by class): the faces whose maps are averaged per emotion. A class the
+    model never gets right contributes none."""
+    from fer_utils.train import predict_proba
+
+    labels = np.asarray(labels)
+    right = np.flatnonzero(predict_proba(model, images).argmax(axis=1) == labels)
+    rng = np.random.default_rng(seed)
+    parts = [rng.choice(idx, min(per_class, len(idx)), replace=False)
+             for k in range(n_classes) if len(idx := right[labels[right] == k])]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def average_figure(rows: dict, images: np.ndarray, labels: np.ndarray, class_names=None):
+    """A grid of per-class average maps: one row per entry of ``rows`` (``{name: maps}`` or
+    ``{name: (maps, images, labels)}`` when rows explain different faces), one column per
+    class, each panel the mean normalised map over the mean face, with its count. Classes
+    without faces in a row are left blank."""
+    import matplotlib.pyplot as plt
+
+    from fer_utils.data import CLASS_NAMES
+
+    names = list(class_names or CLASS_NAMES)
+    rows = {k: v if isinstance(v, tuple) else (v, images, labels) for k, v in rows.items()}
+    present = sorted({int(k) for _, _, y in rows.values() for k in np.unique(y)})
+    fig, axes = plt.subplots(len(rows), len(present), squeeze=False,
+                             figsize=(1.7 * len(present), 1.8 * len(rows)))
+    for r, (name, (maps, x, y)) in enumerate(rows.items()):
+        means, counts = class_averages(maps, y, n_classes=len(names))
+        for c, k in enumerate(present):
+            if counts[k]:
+                overlay(axes[r, c], x[y == k].mean(axis=0), means[k] / np.nanmax(means[k]),
+                        title=f"{names[k]} (n={counts[k]})")
+            else:
+                axes[r, c].set_axis_off()
+        axes[r, 0].set_ylabel(name, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def row_profile(maps: np.ndarray, bands: dict[str, tuple[float, float]] | None = None) -> dict:
     """Share of saliency mass per horizontal band of the image (default: the three simple
     mask bands of :mod:`fer_utils.masks`), averaged over the maps that are not all zero (an
@@ -325,7 +367,7 @@ def row_profile(maps: np.ndarray, bands: dict[str, tuple[float, float]] | None =
 
     bands = bands or SIMPLE
     norm = normalise(maps)
-    norm = norm[norm.reshape(len(norm), -1).sum(axis=1) > 0] if len(norm) else norm
+    norm = norm[norm.sum(axis=(1, 2)) > 0]
     if not len(norm):
         return {name: float("nan") for name in bands}
     h = norm.shape[1]

@@ -155,6 +155,35 @@ def test_class_averages_use_only_correct_predictions():
     prof = S.row_profile(np.ones((2, 48, 48)))
     assert prof == pytest.approx({"forehead": 0.25, "eyes": 0.25, "mouth": 0.5})
 
+    assert np.isnan(list(S.row_profile(np.zeros((2, 48, 48))).values())).all()  # nothing to share
+    with_empty = np.concatenate([np.ones((1, 48, 48)), np.zeros((1, 48, 48))])
+    assert S.row_profile(with_empty) == pytest.approx(prof)   # an empty map has no mass to share
+
+
+def test_faces_to_average_are_correct_ones_per_class_and_the_grid_shows_them():
+    import matplotlib
+    matplotlib.use("Agg")
+
+    # a model that answers class 0 for dark images and class 1 for bright ones
+    inputs = keras.Input((6, 6, 1))
+    dense = keras.layers.Dense(3, activation="softmax")
+    model = keras.Model(inputs, dense(keras.layers.GlobalAveragePooling2D()(inputs)))
+    dense.set_weights([np.array([[-1.0, 1.0, 0.0]]), np.array([128.0, -128.0, -1000.0])])
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(0, 100, (4, 6, 6)), rng.uniform(155, 255, (4, 6, 6))])
+    y = np.array([0, 0, 1, 0, 1, 1, 2, 1])      # predicted: 0 0 0 0 1 1 1 1
+    pick = S.correct_per_class(model, x, y, per_class=1, n_classes=3)
+    assert len(pick) == 2 and y[pick].tolist() == [0, 1]
+    assert set(pick) <= {0, 1, 3, 4, 5, 7}                  # correct ones only
+    assert (S.correct_per_class(model, x, y, per_class=1, n_classes=3) == pick).all()  # seeded
+    assert len(S.correct_per_class(model, x, y, per_class=5, n_classes=3)) == 6
+    maps = np.ones((8, 6, 6))
+    fig = S.average_figure({"a": maps, "b": (maps[:4], x[:4], y[:4])}, x, y,
+                           class_names=["x", "y", "z"])
+    axes = np.array(fig.axes).reshape(2, 3)
+    assert [a.get_ylabel() for a in axes[:, 0]] == ["a", "b"]
+    assert axes[0, 2].get_title() == "z (n=1)" and not axes[1, 2].axison   # no class-2 face in b
+
 
 def test_default_layer_is_the_last_rectified_convolution_not_a_dropout():
     from fer_utils import models

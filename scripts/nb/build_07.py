@@ -172,12 +172,7 @@ Four ways to ask the trained (unmasked) model which pixels its decision depends 
 A single picked example says little; below, each map is averaged over many correctly classified
 PrivateTest faces of each emotion."""),
 code("""per_class = 15 if QUICK else 80
-probs = train.predict_proba(base_model, ds.images[test])
-pred = probs.argmax(1)
-rng = np.random.default_rng(0)
-chosen = np.concatenate([rng.choice(idx, min(per_class, len(idx)), replace=False)
-                         for k in range(7)
-                         if len(idx := test[(ds.labels[test] == k) & (pred == ds.labels[test])])])
+chosen = test[saliency.correct_per_class(base_model, ds.images[test], ds.labels[test], per_class)]
 x, y = ds.images[chosen], ds.labels[chosen]
 maps = {
     "gradients": saliency.gradients(base_model, x, y),
@@ -203,17 +198,7 @@ gradient-weighted sum is often negative everywhere and Grad-CAM, which keeps onl
 part, returns an empty map: {glue:text}`gc_empty_raw` of the maps were all zero there, against
 {glue:text}`gc_empty` here. Library defaults differ on this point; check which layer a tool
 explains before reading its pictures."""),
-figure_code("""present = [k for k in range(7) if (y == k).any()]
-fig, axes = plt.subplots(len(maps), len(present), figsize=(1.7 * len(present), 1.8 * len(maps)),
-                         squeeze=False)
-for r, (method, m) in enumerate(maps.items()):
-    means, counts = saliency.class_averages(m, y)
-    for c, k in enumerate(present):
-        face = x[y == k].mean(axis=0)
-        saliency.overlay(axes[r, c], face, means[k] / np.nanmax(means[k]),
-                         title=f"{NAMES[k]} (n={counts[k]})" if r == 0 else "")
-    axes[r, 0].set_ylabel(method, fontsize=9)
-fig.tight_layout()
+figure_code("""fig = saliency.average_figure(maps, x, y)
 book.figure("saliency_averages", fig)"""),
 caption("saliency_averages", """Each panel shows one method's average map for one emotion (rows:
 methods; columns: emotions, n faces each) over the average face of the correctly classified
@@ -479,36 +464,18 @@ if available:
         # the text: a model that answers the same for every face loses (almost) nothing to a mask
         assert spread["VGG-16 (BN + dropout)"] < 0.03
 (100 * big_tested).round(1)"""),
-figure_code("""if available:
-    cam_faces = {}
-    fig, axes = plt.subplots(len(available), 7, figsize=(12, 1.9 * len(available)), squeeze=False)
-    for r, (key, art) in enumerate(available.items()):
-        model = art.load_model()
-        big_test = np.flatnonzero(eval_ds.usage == "PrivateTest")
-        p = train.predict_proba(model, eval_ds.images[big_test]).argmax(1)
-        ok = big_test[p == eval_ds.labels[big_test]]
-        pick = np.concatenate([[]] + [rng.choice(ok[eval_ds.labels[ok] == k], replace=False,
-                                                 size=min(per_class // 2, (eval_ds.labels[ok] == k).sum()))
-                                      for k in range(7)]).astype(int)
-        if not len(pick):   # possible only for the one-epoch models of quick mode
-            axes[r, 0].set_ylabel(f"{key}: no face classified correctly", fontsize=8)
-            cam_faces[key] = 0
-            continue
-        cams = saliency.grad_cam(model, eval_ds.images[pick], eval_ds.labels[pick])
-        means, counts = saliency.class_averages(cams, eval_ds.labels[pick])
-        cam_faces[key] = int(len(pick))
-        for k in range(7):
-            ax = axes[r, k]
-            if counts[k]:
-                saliency.overlay(ax, eval_ds.images[pick][eval_ds.labels[pick] == k].mean(axis=0),
-                                 means[k] / np.nanmax(means[k]),
-                                 title=f"{NAMES[k]} (n={counts[k]})")
-            else:
-                ax.set_axis_off()
-        axes[r, 0].set_ylabel(f"{key}\\nGrad-CAM", fontsize=8)
-    fig.tight_layout()
-    book.figure("big_gradcam", fig)
-    assert QUICK or all(n > 0 for n in cam_faces.values())"""),
+figure_code("""big_test = np.flatnonzero(eval_ds.usage == "PrivateTest")
+cam_rows = {}
+for key, art in available.items():
+    model = art.load_model()
+    pick = big_test[saliency.correct_per_class(model, eval_ds.images[big_test],
+                                               eval_ds.labels[big_test], per_class // 2)]
+    if len(pick):   # none only for the one-epoch models of quick mode
+        xs, ys = eval_ds.images[pick], eval_ds.labels[pick]
+        cam_rows[f"{key}\\nGrad-CAM"] = (saliency.grad_cam(model, xs, ys), xs, ys)
+assert QUICK or len(cam_rows) == len(available) == len(big)
+if cam_rows:
+    book.figure("big_gradcam", saliency.average_figure(cam_rows, None, None))"""),
 caption("big_gradcam", """Grad-CAM of VGG-16 and ResNet-50 (CPU-sized, from scratch), averaged
 per emotion over correctly classified PrivateTest faces (n per panel). The last convolutional
 block is only a few cells wide at 48×48, so the maps are blurred blocks; they tell which part of

@@ -34,7 +34,7 @@ def test_batched_equals_one_by_one_and_nan_faces_stay_nan(faces):
     pts, _ = faces
     batch = pts.copy()
     batch[3] = np.nan
-    d = E.pairwise_distances(batch, batch=4)
+    d = E.pairwise_distances(batch)
     assert np.isnan(d[3]).all()
     for k in (0, 5, 9):
         np.testing.assert_allclose(d[k], E.pairwise_distances(pts[k]), atol=1e-7)

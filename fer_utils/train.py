@@ -596,3 +596,24 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
     shutil.rmtree(ckpt)  # the artifact keeps only the best model (small)
     return Artifact(out, config, result, state["history"])
+
+
+def load_or_train(config: TrainConfig, ds: FERDataset | None = None, *, quick: dict | None = None,
+                  **kwargs) -> Artifact:
+    """What a chapter calls: the book's committed artifact of ``config`` on this data if it
+    exists, else :func:`train` — the quick version in quick mode.
+
+    In a full run this is :func:`train` itself (which loads what exists). In quick mode
+    (``FER_QUICK=1``, the test suite) a committed artifact is used as a reader's checkout uses
+    it, so the tests run the chapter's code on the book's own models; only where none exists
+    (the offline sample, a config not yet trained) is :meth:`TrainConfig.quick` trained, with
+    the extra changes in ``quick`` (e.g. ``{"epochs": 1}``). The training engine itself is
+    tested by the unit tests. ``kwargs`` go to :func:`train`.
+    """
+    ds = load_fer2013() if ds is None else ds
+    if runtime.quick_mode():
+        found = find_artifact(config, data_id(ds), paths.artifacts_dir(committed=True))
+        if found is not None:
+            return found
+        config = config.quick().replace(**(quick or {}))
+    return train(config, ds, **kwargs)

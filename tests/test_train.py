@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -60,6 +61,30 @@ def test_train_writes_the_artifact_then_loads_it(sample, arts, monkeypatch):
     monkeypatch.setattr(models, "build", lambda *a, **k: pytest.fail("retrained"))
     again = T.train(TINY, sample, progress=False)
     assert again.path == art.path and again.metrics == m
+
+
+def test_chapters_load_the_committed_artifact_in_quick_mode_else_train_the_quick_one(
+        sample, arts, monkeypatch):
+    monkeypatch.setenv("FER_QUICK", "1")
+    quick = T.load_or_train(TINY, sample, quick={"epochs": 1}, progress=False)  # none committed
+    assert quick.config == TINY.quick().replace(epochs=1) and quick.metrics["epochs_trained"] == 1
+    book = T.train(TINY, sample, progress=False)   # the book's run (FER_ARTIFACTS_DIR = data/)
+    from fer_utils import models
+    monkeypatch.setattr(models, "build", lambda *a, **k: pytest.fail("retrained"))
+    assert T.load_or_train(TINY, sample, progress=False).path == book.path
+    monkeypatch.setenv("FER_QUICK", "0")          # a full run: train() itself, which loads it
+    assert T.load_or_train(TINY, sample, progress=False).path == book.path
+
+
+def test_a_residual_network_trains(sample, arts):
+    """oneDNN crashed the process while training networks with residual shortcuts
+    (fer_utils/runtime.py). The chapters load their committed mini-Xceptions in quick mode,
+    so this short training is the regression test that runs on every `make test`."""
+    cfg = T.TrainConfig(name="mx-tiny", model="mini_xception", model_args={"input_size": 48},
+                        epochs=1, batch_size=32, train_limit=128, eval_limit=64)
+    art = T.train(cfg, sample, progress=False)
+    assert art.metrics["epochs_trained"] == 1 and art.metrics["params"] == 58_423
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
 
 
 def test_interrupted_run_resumes(sample, arts, monkeypatch):

@@ -33,12 +33,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Tests run in JOBS processes (pytest-xdist); --dist loadscope keeps each notebook's cells, and
-# each test module, in one process, in order. JOBS=1 runs everything in this process.
+# each test module, in one process, in order; the notebooks, the longest units, go first so the
+# two processes finish together. JOBS=1 runs everything in this process.
 JOBS ?= 2
 XDIST = $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadscope)
 
 test: $(STAMP)
-	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest tests chapters appendix --nbval-lax --nbval-current-env \
+	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest chapters appendix tests --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=900 -p no:cacheprovider $(XDIST) --durations=15
 
 unit: $(STAMP)

@@ -218,6 +218,22 @@ def find_artifact(config: MapConfig, data: str, root: Path | None = None) -> Map
                        json.loads((path / "history.json").read_text()))
 
 
+def load_or_run(config: MapConfig, ds=None, marks=None, **kwargs) -> MapArtifact:
+    """What the chapter calls: the committed artifact of ``config`` on this data if it exists,
+    else :func:`run` — :meth:`MapConfig.quick` in quick mode. The same rule as
+    :func:`fer_utils.train.load_or_train`; ``kwargs`` go to :func:`run`."""
+    from fer_utils.data import load_fer2013
+    from fer_utils.train import data_id
+
+    ds = load_fer2013() if ds is None else ds
+    if runtime.quick_mode():
+        found = find_artifact(config, data_id(ds), paths.artifacts_dir(committed=True) / "esmap")
+        if found is not None:
+            return found
+        config = config.quick()
+    return run(config, ds, marks, **kwargs)
+
+
 def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         retrain: bool = False, progress: bool = True) -> MapArtifact:
     """Train and test one configuration, or load its finished artifact.

@@ -89,3 +89,17 @@ def test_landmarks_must_match_the_dataset(small, tmp_path):
     with pytest.raises(ValueError, match="landmark rows"):
         mapnet.run(mapnet.MapConfig(epochs=1), ds, marks.subset(slice(0, 10)), root=tmp_path,
                    progress=False)
+
+
+def test_the_chapter_loads_committed_runs_in_quick_mode_else_trains_the_quick_one(
+        small, tmp_path, monkeypatch):
+    ds, marks = small
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path))   # stands for data/
+    monkeypatch.setenv("FER_QUICK", "1")
+    config = mapnet.MapConfig(name="t", input="esmap-pooled", protocol="fer2013", epochs=3)
+    quick = mapnet.load_or_run(config, ds, marks, progress=False)   # nothing committed
+    assert quick.config == config.quick() and quick.metrics["epochs_trained"] == 2
+    book = mapnet.run(config, ds, marks, progress=False)             # the book's run
+    assert book.path.parent == tmp_path / "esmap" and book.metrics["epochs_trained"] == 3
+    monkeypatch.setattr("keras.Model.fit", lambda *a, **k: pytest.fail("retrained"))
+    assert mapnet.load_or_run(config, ds, marks, progress=False).path == book.path

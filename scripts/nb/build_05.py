@@ -248,7 +248,7 @@ if QUICK:  # two ESH-Net runs (the reference map on the paper's split, the face 
     assert len(configs) == 2
 results = []
 for config in configs:
-    art = mapnet.run(config.for_runtime(), ds, marks, progress=False)
+    art = mapnet.load_or_run(config, ds, marks, progress=False)  # committed, or train it
     m = art.metrics
     results.append({"model": config.model, "input": config.input, "protocol": config.protocol,
                     "seed": config.seed, "accuracy": m["test"]["accuracy"],

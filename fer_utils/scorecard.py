@@ -301,8 +301,12 @@ def _speed_ratio(ev: Evidence):
     d = ev.bench("esmap")
     if d is None:
         return None
-    return Measurement(d["distances"]["speed_up_one_face"],
-                       "vectorised vs the reference double loop, one face")
+    dist = d["distances"]
+    if "speed_up_vs_mediapipe_loop_one_face" in dist:
+        return Measurement(dist["speed_up_vs_mediapipe_loop_one_face"],
+                           "vectorised vs the reference's loop over MediaPipe landmarks, one face")
+    return Measurement(dist["speed_up_one_face"],  # benchmarks written before that field
+                       "vectorised vs the double loop over a float array, one face")
 
 
 def _detection_rate(ev: Evidence):
@@ -404,19 +408,18 @@ def claims() -> list[Claim]:
               higher_is_better=False),
         Claim("5 ES-MAPs", "ESH-Net reference code", "the double loop takes ~370 ms per face",
               E["reference_loop_ms"], "ms", "reproduce",
-              _bench("esmap", "distances", "reference_loop_ms", what="benchmark"),
-              "we loop over a float array; the reference loops over protobuf landmarks",
-              tolerance=50, higher_is_better=False),
+              _bench("esmap", "distances", "reference_loop_over_mediapipe_landmarks_ms",
+                     what="the reference's loop over MediaPipe landmarks, timed here"),
+              "a different CPU", tolerance=50, higher_is_better=False),
         Claim("5 ES-MAPs", "Brief (goal)", "vectorised distances at least 500× faster", 500,
-              "×", "target", _speed_ratio,
-              "measured against our own (faster) loop, not the reference's 370 ms"),
+              "×", "target", _speed_ratio, "against the reference's loop timed on this machine"),
         Claim("5 ES-MAPs", "Seed 000", "ESH-Net on FER-2013 ES-MAPs", 0.66, "%", "reproduce",
               _map_mean("esh-ref-paper", "ESH-Net, reference maps, 30/70 split"),
               "baseline from training neutrals (the code used test ones); undetected faces "
-              "counted; 3 runs of 30 epochs instead of 10 of 100", tolerance=0.02),
+              "counted; 3 runs of 10 epochs instead of 10 of 100", tolerance=0.02),
         Claim("5 ES-MAPs", "Seed 000", "ESH-Net on FER-2013 face images", 0.56, "%",
               "reproduce", _map_mean("esh-img-paper", "ESH-Net, images, 30/70 split"),
-              "3 runs of 30 epochs instead of 10 of 100", tolerance=0.02),
+              "3 runs of 10 epochs instead of 10 of 100", tolerance=0.02),
         Claim("5 ES-MAPs", "Seed 000", "ESH-Net on JAFFE ES-MAPs (images 0.91)", 0.92, "%",
               "not reproducible", None,
               "JAFFE is licensed per request and cannot be shipped; the loader is tested "

@@ -329,10 +329,6 @@ md(r"""## Summary
    that cut off the chin or forehead, hands over the mouth, dark or blurred images, babies —
    and only the odd one is not a face (a text placeholder). Undetected faces are hard faces, so
    leaving them out flatters every ES-MAP accuracy; that is why the table counts them.
-   ```
-
-```{bibliography}
-:filter: docname in docnames
-```"""),
+   ```"""),
 ]
 write(cells, "drafts/05_esmaps.ipynb")

@@ -11,7 +11,7 @@ Re-run a script on your machine to compare (they need no dataset unless noted):
 |---|---|---|
 | `scripts/benchmark_depth.py` | seconds per epoch and PrivateTest time of the depth-3…6 CNNs (needs FER-2013) | `depth.json` |
 | `scripts/benchmark_realtime.py` | classifier latency per face (Keras, `tf.function`, TFLite), face detection per frame, end-to-end FPS | `realtime.json` |
-| `scripts/benchmark_esmap.py` | Face Mesh per face, distance maps (loop vs vectorised), ES-MAPs per second, memory | `esmap.json` |
+| `scripts/benchmark_esmap.py` | Face Mesh per face, distance maps (the reference loop vs a compiled one), ES-MAPs per second, memory | `esmap.json` |
 """),
 code("""import json
 
@@ -57,7 +57,7 @@ if es:
 md(r"""## Reading these numbers
 
 The numbers describe one machine (the table at the top). Absolute times move with the CPU;
-the ratios — TFLite against a Keras call, the vectorised distance map against a Python loop,
+the ratios — TFLite against a Keras call, the compiled distance map against the reference's Python loop,
 on-the-fly against materialised memory — travel better. A benchmark run beside other work
 measures the other work too: the scripts say "idle" because that is the only condition under
 which their numbers are comparable."""),

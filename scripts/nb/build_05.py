@@ -273,7 +273,55 @@ for (protocol, model, inp), r in summary.iterrows():
                  "seed 000": "n/a" if pub is None else f"{pub[0]:.2f} ± {pub[1]:.2f}"})
 table1 = pd.DataFrame(rows).set_index(["protocol", "model", "input"])
 table1"""),
-md(r"""*(Discussion of Table I, written from the committed results when the runs are finished.)*"""),
+code("""from IPython.display import Markdown
+
+def mean_of(model, inp, protocol, column="accuracy"):
+    r = results[(results.model == model) & (results.input == inp) & (results.protocol == protocol)]
+    return (float(r[column].mean()), len(r)) if len(r) else (None, 0)
+
+paper_gap = 100 * (paper["ESH-Net"]["esmap"][0] - paper["ESH-Net"]["image"][0])
+sentences = []
+for protocol, label in (("random-30-70", "the paper's random 30/70 split"),
+                        ("fer2013", "the FER-2013 protocol")):
+    (e, n_e), (i, _) = mean_of("esh_net", "esmap-reference", protocol), mean_of("esh_net", "image", protocol)
+    if e is None or i is None:
+        continue
+    gap = 100 * (e - i)
+    verdict = ("ES-MAPs beat face images" if gap > 1 else "face images beat ES-MAPs" if gap < -1
+               else "ES-MAPs and face images are level")
+    sentences.append(f"Under {label}, ESH-Net reaches {100 * e:.1f} % on the reference ES-MAPs "
+                     f"({n_e} run{'s' if n_e > 1 else ''}) and {100 * i:.1f} % on the same faces' "
+                     f"images: {verdict} by {abs(gap):.1f} points (seed 000: {paper_gap:+.0f}).")
+    e_all, _ = mean_of("esh_net", "esmap-reference", protocol, "accuracy (undetected = wrong)")
+    sentences.append(f"Counting the faces Face Mesh missed as errors, as a deployed system must, "
+                     f"the ES-MAP figure is {100 * e_all:.1f} %.")
+book.glue("table1_reading", Markdown(" ".join(sentences) or "No ESH-Net results yet."))
+assert QUICK or len(sentences) == 4, "both protocols have ES-MAP and image runs"
+Markdown(" ".join(sentences))"""),
+md(r"""### Reading Table I
+
+{glue:md}`table1_reading`
+
+Four differences between seed 000's setting and ours bear on the comparison, and the table
+cannot separate them:
+
+* **Undetected faces.** The reference code skips an image when Face Mesh finds no face and
+  never counts it, so its accuracy is over detected faces only; a face that defeats the
+  landmark detector is usually a hard face (turned, occluded, dark). Table I's "ours" column is
+  also over detected faces, for a fair comparison with the paper; the end-to-end figures above
+  put the misses back.
+* **The baseline.** The reference code averages the *test* folder's neutral faces into the
+  baseline that every map is measured against; ours uses training neutrals only. A single global
+  baseline is a constant shift of every map, so the leak is small for a CNN, but it is a leak.
+* **Downsampled maps.** The reference CNN sees the 468×468 map rendered into about 62×62
+  coloured pixels with a colour scale clipped at ±0.1: most landmark pairs share a pixel with
+  dozens of others. The pooled 52×52 map of the FER-2013-protocol rows keeps the same amount of
+  data without the colour round trip.
+* **Budget and split.** Seed 000 averages 10 runs of 100 epochs; we average
+  fewer and shorter runs (see the `runs` column and the cut described above). Its random 30/70
+  split also mixes FER-2013's three splits, and with them the byte-identical images that Chapter
+  1 found across splits, so a test face can have a twin in training; the FER-2013 protocol keeps
+  the official splits."""),
 md(r"""## What the reference code changes, and what we changed back
 
 | step | reference code | here |

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -95,21 +96,31 @@ def _train(args: argparse.Namespace) -> int:
 _SPLIT_CHOICES = ("Training", "PublicTest", "PrivateTest", "Test")
 
 
+# a training label set -> the labels it is evaluated on (FERPlus soft targets: the majority)
+_CLI_LABELS = {"fer": "fer", "fer-clean": "fer-clean", "ferplus-majority": "ferplus",
+               "ferplus-crossentropy": "ferplus"}
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from fer_utils import metrics as M
     from fer_utils.data import load_fer2013
     from fer_utils.train import evaluate_model, model_file
 
     path = model_file(args.model)  # fail before loading the data
+    # an artifact folder is evaluated as it was trained (its labels and mask) unless told otherwise
+    config = Path(args.model) / "config.json"
+    trained = json.loads(config.read_text()) if config.is_file() else {}
+    labels = args.labels or _CLI_LABELS.get(trained.get("labels"), "fer")
+    mask = args.mask or trained.get("mask", "none")
     ds = load_fer2013(args.data, progress=False)
-    label_set = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-majority"}[args.labels]
-    result = evaluate_model(path, ds, args.split, label_set, mask=args.mask)
+    label_set = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-majority"}[labels]
+    result = evaluate_model(path, ds, args.split, label_set, mask=mask)
     if args.json:
-        print(json.dumps({"model": path.name, "split": args.split, "labels": args.labels,
-                          "mask": args.mask, "data": ds.source, **result}))
+        print(json.dumps({"model": path.name, "split": args.split, "labels": labels,
+                          "mask": mask, "data": ds.source, **result}))
     else:
-        covered = "" if args.mask == "none" else f", mask {args.mask}"
-        print(f"{args.split} ({ds.source}, {args.labels} labels{covered}): {result['n']:,} images")
+        covered = "" if mask == "none" else f", mask {mask}"
+        print(f"{args.split} ({ds.source}, {labels} labels{covered}): {result['n']:,} images")
         print(M.per_class_table(result).round(4).to_string())
         print(f"accuracy {result['accuracy']:.4f}")
     return 0
@@ -292,12 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a saved model on one split")
     p.add_argument("--model", required=True, help="model.keras file or artifact folder")
     p.add_argument("--split", default="PrivateTest", choices=_SPLIT_CHOICES)
-    p.add_argument("--labels", default="fer", choices=["fer", "fer-clean", "ferplus"],
+    p.add_argument("--labels", choices=["fer", "fer-clean", "ferplus"],
                    help="FER-2013 labels; FER-2013 labels on the images FERPlus accepts "
-                   "(fer-clean); or FERPlus majority labels (8 classes)")
-    p.add_argument("--mask", default="none", choices=MASKS,
-                   help="cover a face region of every test image first (Chapter 7); a model "
-                   "trained with a mask is evaluated with the same mask")
+                   "(fer-clean); or FERPlus majority labels (8 classes). Default: those the "
+                   "artifact was trained on, else fer")
+    p.add_argument("--mask", choices=MASKS,
+                   help="cover a face region of every test image first (Chapter 7). Default: "
+                   "the mask the artifact was trained with, else none")
     p.add_argument("--data", help="FER-2013 file or folder (default: $FER_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=_evaluate)

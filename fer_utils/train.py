@@ -345,7 +345,8 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
 
 
 def model_file(model: str | Path) -> Path:
-    """The ``.keras`` file of a model given as a file or an artifact folder.
+    """The ``.keras`` file of a model given as a file or an artifact folder (for a large
+    model's artifact, the local copy in :func:`large_model_path` where there is one).
 
     Raises
     ------
@@ -354,10 +355,14 @@ def model_file(model: str | Path) -> Path:
     """
     path = Path(model)
     if path.is_dir():
-        path = path / "model.keras"
+        local = large_model_path(path.name)  # a large model: the copy kept by its trainer
+        path = path / "model.keras" if (path / "model.keras").is_file() or not local.is_file() \
+            else local
     if not path.is_file():
         raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
-                                "artifact folder holding model.keras)")
+                                "artifact folder holding model.keras; a large model's artifact "
+                                "keeps metrics only, and its model only on the machine that "
+                                "trained it)")
     return path
 
 

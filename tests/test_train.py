@@ -243,6 +243,12 @@ def test_masked_training_and_masked_evaluation(sample, arts, capsys):
     assert cli.main(["evaluate", "--model", str(art.path), "--mask", "mouth", "--json"]) == 0
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert got["mask"] == "mouth" and got["accuracy"] == pytest.approx(same["accuracy"])
+    # an artifact folder is evaluated with its training mask by default; --mask overrides it
+    assert cli.main(["evaluate", "--model", str(art.path), "--json"]) == 0
+    default = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert default["mask"] == "mouth" and default["accuracy"] == got["accuracy"]
+    assert cli.main(["evaluate", "--model", str(art.path), "--mask", "none", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["mask"] == "none"
     unmasked = T.train(TINY.replace(epochs=1), sample, progress=False)
     model = unmasked.load_model()
     covered = masks.mask_images(sample.images, "mouth")[0]
@@ -263,6 +269,7 @@ def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
     # the machine that trained it keeps a copy outside the repository
     local = T.large_model_path(art.path.name)
     assert art.model_path == local and local.is_file()
+    assert T.model_file(art.path) == local          # `evaluate --model <artifact>` finds it
     assert art.load_model().count_params() == art.metrics["params"]
     local.unlink()                                    # a reader's checkout: metrics only
     again = T.find_artifact(cfg, "sample")
@@ -270,6 +277,8 @@ def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
     assert not again.has_model
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
         again.load_model()
+    with pytest.raises(FileNotFoundError, match="keeps metrics only"):
+        T.model_file(art.path)
 
 
 def test_stratified_limit_keeps_the_balance_and_handles_near_complete_subsets():

@@ -203,8 +203,9 @@ class MapArtifact:
 
         model = self.path / "model.keras"
         if not model.is_file():
-            raise FileNotFoundError(f"{self.path.name} keeps metrics only (the model is over "
-                                    f"{MAX_MODEL_BYTES // 1_000_000} MB); re-run to get it")
+            raise FileNotFoundError(f"{self.path.name} keeps metrics only "
+                                    f"({self.metrics.get('model_kept', 'no model')}); re-run "
+                                    "it to get the model")
         return keras.models.load_model(model)
 
 
@@ -345,6 +346,9 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     save_inference_model(final, tmp)
     if tmp.stat().st_size > MAX_MODEL_BYTES:
         result["model_kept"] = f"no: {tmp.stat().st_size / 1e6:.0f} MB is too large to commit"
+        tmp.unlink()
+    elif config.seed != 0:  # repeats are for the mean ± sd; one model per cell is enough
+        result["model_kept"] = "no: a repeated run (seed 0 of the same cell keeps its model)"
         tmp.unlink()
     else:
         result["model_kept"] = "yes"

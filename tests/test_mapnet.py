@@ -103,3 +103,13 @@ def test_the_chapter_loads_committed_runs_in_quick_mode_else_trains_the_quick_on
     assert book.path.parent == tmp_path / "esmap" and book.metrics["epochs_trained"] == 3
     monkeypatch.setattr("keras.Model.fit", lambda *a, **k: pytest.fail("retrained"))
     assert mapnet.load_or_run(config, ds, marks, progress=False).path == book.path
+
+
+def test_repeated_runs_keep_their_metrics_only(small, tmp_path):
+    ds, marks = small
+    config = mapnet.MapConfig(name="t", input="esmap-pooled", protocol="fer2013", epochs=1, seed=1)
+    art = mapnet.run(config, ds, marks, root=tmp_path, progress=False)
+    assert art.metrics["model_kept"].startswith("no: a repeated run")
+    assert not (art.path / "model.keras").exists() and "test" in art.metrics
+    with pytest.raises(FileNotFoundError, match="keeps metrics only"):
+        art.load_model()

@@ -24,6 +24,7 @@ import json
 import shutil
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,80 @@ MAX_MODEL_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One experiment. Every field is part of the artifact key.
+class ExperimentConfig:
+    """What every experiment config of the course shares (:class:`TrainConfig`,
+    :class:`fer_utils.mapnet.MapConfig`): the training budget and schedule, the seed, the
+    subset sizes, and how a config is read, written, changed and made quick. Every field is
+    part of the artifact key. Subclasses add what is trained on what, and may change defaults.
+
+    Attributes
+    ----------
+    epochs, batch_size, learning_rate : training length, batch and Adam's initial rate.
+    patience, lr_patience, lr_factor : early stopping and learning-rate schedule.
+    seed : int
+        Seeds NumPy, Python and TensorFlow (weights, shuffling, augmentation).
+    train_limit, eval_limit : int or None
+        Use at most this many images of Training / of each evaluation split (a stratified
+        subset). ``None`` uses all.
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 6
+    lr_patience: int = 3
+    lr_factor: float = 0.5
+    seed: int = 0
+    train_limit: int | None = None
+    eval_limit: int | None = None
+
+    #: quick mode (:meth:`quick`): at most this many training images, evaluation images per
+    #: split and epochs
+    QUICK_LIMITS: ClassVar[tuple[int, int, int]] = (1500, 300, 2)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Build from a dict, rejecting unknown keys by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config key(s) {unknown}; valid keys: {sorted(known)}")
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, path: str | Path):
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        try:
+            d = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path.name}: not valid JSON ({exc})") from None
+        return cls.from_dict(d)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def quick(self):
+        """The quick-mode version (tests, CI) within :attr:`QUICK_LIMITS`. A different config,
+        so it never overwrites a real artifact."""
+        n_train, n_eval, epochs = self.QUICK_LIMITS
+        return self.replace(train_limit=min(self.train_limit or 10**9, n_train),
+                            eval_limit=min(self.eval_limit or 10**9, n_eval),
+                            epochs=min(self.epochs, epochs))
+
+    def for_runtime(self):
+        """:meth:`quick` when ``FER_QUICK`` is set, else the config itself (for notebooks)."""
+        return self.quick() if runtime.quick_mode() else self
+
+
+@dataclass(frozen=True)
+class TrainConfig(ExperimentConfig):
+    """One image-classification experiment (:func:`train`). Every field is part of the
+    artifact key; the budget fields are :class:`ExperimentConfig`'s.
 
     Attributes
     ----------
@@ -55,7 +128,6 @@ class TrainConfig:
         on the images FERPlus's majority vote accepts as one of the seven emotions (unknown,
         not-a-face and contempt removed). FERPlus sets: 8 classes, images without a valid
         majority label dropped; ``crossentropy`` trains on the vote distribution.
-    epochs, batch_size, learning_rate : training length, batch and Adam's initial rate.
     augment : bool
         Random rotation (±``rotation`` degrees), shift (±``shift`` of the size), zoom
         (±``zoom``) and horizontal flip, on the fly.
@@ -63,12 +135,6 @@ class TrainConfig:
         Weight the loss by inverse class frequency ("balanced").
     monitor : {"val_accuracy", "val_loss"}
         PublicTest quantity for model choice, early stopping and plateau detection.
-    patience, lr_patience, lr_factor : early stopping and learning-rate schedule.
-    seed : int
-        Seeds NumPy, Python and TensorFlow (weights, shuffling, augmentation).
-    train_limit, eval_limit : int or None
-        Use at most this many images of Training / of each evaluation split (a stratified
-        subset; for quick runs). ``None`` uses all.
     mask : str
         Cover a face region in every image, for training and evaluation alike (one of
         :data:`fer_utils.masks.MASKS`; ``"none"`` by default). Left out of the artifact key
@@ -79,9 +145,6 @@ class TrainConfig:
     model: str = "cnn"
     model_args: dict = field(default_factory=dict)
     labels: str = "fer"
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 1e-3
     augment: bool = True
     rotation: float = 10.0
     shift: float = 0.1
@@ -89,12 +152,6 @@ class TrainConfig:
     flip: bool = True
     class_weights: bool = False
     monitor: str = "val_accuracy"
-    patience: int = 6
-    lr_patience: int = 3
-    lr_factor: float = 0.5
-    seed: int = 0
-    train_limit: int | None = None
-    eval_limit: int | None = None
     mask: str = "none"
 
     def __post_init__(self) -> None:
@@ -108,29 +165,6 @@ class TrainConfig:
         from fer_utils.models import BUILDERS
         if self.model not in BUILDERS:
             raise ValueError(f"unknown model {self.model!r}; available: {', '.join(sorted(BUILDERS))}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        """Build from a dict, rejecting unknown keys by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown config key(s) {unknown}; valid keys: {sorted(known)}")
-        return cls(**d)
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> "TrainConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such config file")
-        try:
-            d = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path.name}: not valid JSON ({exc})") from None
-        return cls.from_dict(d)
 
     @classmethod
     def named(cls, name: str) -> "TrainConfig":
@@ -146,20 +180,6 @@ class TrainConfig:
         known = sorted({p.relative_to(d).with_suffix("").as_posix()
                         for d in config_dirs() for p in d.glob("**/*.json")})
         raise FileNotFoundError(f"no config named {name!r}; known: {', '.join(known) or 'none'}")
-
-    def replace(self, **changes) -> "TrainConfig":
-        return dataclasses.replace(self, **changes)
-
-    def quick(self) -> "TrainConfig":
-        """The quick-mode version (tests, CI): ≤ 1,500 training and ≤ 300 evaluation images
-        per split, ≤ 2 epochs. A different config, so it never overwrites a real artifact."""
-        return self.replace(train_limit=min(self.train_limit or 10**9, 1500),
-                            eval_limit=min(self.eval_limit or 10**9, 300),
-                            epochs=min(self.epochs, 2))
-
-    def for_runtime(self) -> "TrainConfig":
-        """:meth:`quick` when ``FER_QUICK`` is set, else the config itself (for notebooks)."""
-        return self.quick() if runtime.quick_mode() else self
 
 
 def config_dirs() -> list[Path]:

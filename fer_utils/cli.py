@@ -96,9 +96,8 @@ def _train(args: argparse.Namespace) -> int:
 _SPLIT_CHOICES = ("Training", "PublicTest", "PrivateTest", "Test")
 
 
-# a training label set -> the labels it is evaluated on (FERPlus soft targets: the majority)
-_CLI_LABELS = {"fer": "fer", "fer-clean": "fer-clean", "ferplus-majority": "ferplus",
-               "ferplus-crossentropy": "ferplus"}
+# --labels -> the label set evaluated (FERPlus: majority labels)
+_LABEL_SETS = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-majority"}
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -110,11 +109,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     # an artifact folder is evaluated as it was trained (its labels and mask) unless told otherwise
     config = Path(args.model) / "config.json"
     trained = json.loads(config.read_text()) if config.is_file() else {}
-    labels = args.labels or _CLI_LABELS.get(trained.get("labels"), "fer")
+    # (evaluate_model takes any training label set: FERPlus ones are scored on majority labels)
+    labels = _LABEL_SETS[args.labels] if args.labels else trained.get("labels", "fer")
     mask = args.mask or trained.get("mask", "none")
     ds = load_fer2013(args.data, progress=False)
-    label_set = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-majority"}[labels]
-    result = evaluate_model(path, ds, args.split, label_set, mask=mask)
+    result = evaluate_model(path, ds, args.split, labels, mask=mask)
     if args.json:
         print(json.dumps({"model": path.name, "split": args.split, "labels": labels,
                           "mask": mask, "data": ds.source, **result}))

@@ -24,6 +24,7 @@ and for tests.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -62,24 +63,17 @@ def _pairwise_kernel(pts, out, tops):  # pragma: no cover  (compiled by numba)
         tops[n] = top
 
 
-_COMPILED = {}
-
-
+@functools.cache
 def _kernel():
-    """:func:`_pairwise_kernel` compiled with numba on first use (cached on disk, so later
-    processes skip the compilation); the plain Python function if numba is missing."""
-    if "kernel" not in _COMPILED:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover  (numba comes with umap-learn)
-            _COMPILED["kernel"] = _pairwise_kernel
-        else:
-            _COMPILED["kernel"] = numba.njit(cache=True, nogil=True)(_pairwise_kernel)
-    return _COMPILED["kernel"]
+    """:func:`_pairwise_kernel` compiled with numba on first use (cached on disk too, so later
+    processes skip the compilation)."""
+    import numba
+
+    return numba.njit(cache=True, nogil=True)(_pairwise_kernel)
 
 
 def pairwise_distances(points: np.ndarray, *, normalise: bool = True) -> np.ndarray:
-    """Euclidean distances between all landmark pairs, vectorised.
+    """Euclidean distances between all landmark pairs.
 
     Parameters
     ----------
@@ -108,15 +102,11 @@ def pairwise_distances(points: np.ndarray, *, normalise: bool = True) -> np.ndar
     if pts.ndim != 3 or pts.shape[2] != 3:
         raise ValueError(f"points must be (468, 3) or (N, 468, 3), got {np.shape(points)}")
     n, m = len(pts), pts.shape[1]
-    out = np.full((n, m, m), np.nan, np.float32)
-    ok = np.flatnonzero(~np.isnan(pts).any(axis=(1, 2)))
-    tops = np.zeros(n)
-    if len(ok) == n:
-        _kernel()(np.ascontiguousarray(pts), out, tops)
-    else:  # faces without landmarks stay NaN
-        part, part_tops = out[ok], tops[ok]
-        _kernel()(np.ascontiguousarray(pts[ok]), part, part_tops)
-        out[ok], tops[ok] = part, part_tops
+    out = np.empty((n, m, m), np.float32)
+    tops = np.empty(n)
+    missing = np.isnan(pts).any(axis=(1, 2))
+    _kernel()(np.where(missing[:, None, None], 0.0, pts), out, tops)
+    out[missing] = np.nan  # a face without landmarks
     if normalise:
         with np.errstate(invalid="ignore", divide="ignore"):
             out /= tops.astype(np.float32)[:, None, None]

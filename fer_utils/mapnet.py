@@ -207,15 +207,12 @@ def load_or_run(config: MapConfig, ds=None, marks=None, **kwargs) -> MapArtifact
     else :func:`run` — :meth:`MapConfig.quick` in quick mode. The same rule as
     :func:`fer_utils.train.load_or_train`; ``kwargs`` go to :func:`run`."""
     from fer_utils.data import load_fer2013
-    from fer_utils.train import data_id
+    from fer_utils.train import committed_or_run
 
     ds = load_fer2013() if ds is None else ds
-    if runtime.quick_mode():
-        found = find_artifact(config, data_id(ds), paths.artifacts_dir(committed=True) / "esmap")
-        if found is not None:
-            return found
-        config = config.quick()
-    return run(config, ds, marks, **kwargs)
+    return committed_or_run(config, ds, find_artifact,
+                            paths.artifacts_dir(committed=True) / "esmap",
+                            lambda c, d, **kw: run(c, d, marks, **kw), **kwargs)
 
 
 def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,

@@ -636,9 +636,19 @@ def load_or_train(config: TrainConfig, ds: FERDataset | None = None, *, quick: d
     tested by the unit tests. ``kwargs`` go to :func:`train`.
     """
     ds = load_fer2013() if ds is None else ds
+    return committed_or_run(config, ds, find_artifact, paths.artifacts_dir(committed=True),
+                            train, quick=quick, **kwargs)
+
+
+def committed_or_run(config: ExperimentConfig, ds: FERDataset, find, committed_root: Path,
+                     run, *, quick: dict | None = None, **kwargs):
+    """The rule of :func:`load_or_train` and :func:`fer_utils.mapnet.load_or_run`, for any
+    kind of experiment: in quick mode, ``find(config, data_id(ds), committed_root)`` if it
+    finds the committed artifact, else ``run`` on the quick config (with the changes in
+    ``quick``); in a full run, ``run(config, ds, **kwargs)``, which loads what exists."""
     if runtime.quick_mode():
-        found = find_artifact(config, data_id(ds), paths.artifacts_dir(committed=True))
+        found = find(config, data_id(ds), committed_root)
         if found is not None:
             return found
         config = config.quick().replace(**(quick or {}))
-    return train(config, ds, **kwargs)
+    return run(config, ds, **kwargs)

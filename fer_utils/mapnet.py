@@ -19,7 +19,8 @@ Protocols (:data:`PROTOCOLS`)
 The neutral baseline of the ES-MAPs is always fitted on the training part only.
 
 :func:`run` trains one configuration (or loads its finished artifact from ``data/esmap/``),
-resumably, and writes metrics JSON; models over 8 MB (ResNet-50) are not kept.
+resumably, and writes metrics JSON; models over 8 MB (ResNet-50) are not kept. :func:`evaluate`
+tests a stored model again from the landmarks, to check that its metrics come out again.
 """
 from __future__ import annotations
 
@@ -229,12 +230,9 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         cached on disk).
     """
     runtime.disable_onednn()
-    from fer_utils import esmap, landmarks
-    from fer_utils import metrics as M
-    from fer_utils import models
+    from fer_utils import esmap, landmarks, models
     from fer_utils.data import load_fer2013
-    from fer_utils.train import (_protocol_callback, _seed_everything, artifact_key, data_id,
-                                 stratified_limit)
+    from fer_utils.train import _protocol_callback, _seed_everything, artifact_key, data_id
 
     ds = load_fer2013() if ds is None else ds
     did = data_id(ds)
@@ -257,13 +255,7 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     _seed_everything(config.seed)
 
     y = ds.labels
-    tr_all, va_all, te_all = protocol_split(ds.usage, y, config.protocol, config.seed)
-    found = marks.found
-    tr = stratified_limit(tr_all[found[tr_all]], y, config.train_limit, config.seed)
-    va = None if va_all is None else stratified_limit(va_all[found[va_all]], y, config.eval_limit,
-                                            config.seed)
-    te_all = stratified_limit(te_all, y, config.eval_limit, config.seed)
-    te = te_all[found[te_all]]
+    tr, va, te_all, te = _split(config, ds, marks)
 
     t0 = time.perf_counter()
     base = esmap.fit_baseline(marks.points[tr], y[tr], source="training part")
@@ -299,12 +291,7 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
                                                               eye[y[va]]),
                       callbacks=[_protocol_callback(rules, ckpt, state, bar)])
     final = keras.models.load_model(ckpt / ("best.keras" if va is not None else "last.keras"))
-    t1 = time.perf_counter()
-    pred = np.concatenate([final(x_te[s:s + 256].astype(np.float32), training=False).numpy()
-                           for s in range(0, len(x_te), 256)]).argmax(axis=1)
-    test_seconds = time.perf_counter() - t1
-    from fer_utils.data import CLASS_NAMES
-
+    test, test_all = _test(final, x_te, y, te, te_all)
     result = {
         "config": config.to_dict(), "data": did, "source": ds.source,
         "model_name": final.name, "params": models.count_params(final),
@@ -312,14 +299,11 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         "epochs_trained": state["epoch"], "best_epoch": state["best_epoch"],
         "train_seconds": round(state["seconds"], 1),
         "seconds_per_epoch": round(state["seconds"] / max(1, state["epoch"]), 2),
-        "prep_seconds": round(prep_seconds, 1), "test_seconds": round(test_seconds, 2),
+        "prep_seconds": round(prep_seconds, 1), "test_seconds": test["seconds"],
         "n_train": int(len(tr)), "n_validation": int(0 if va is None else len(va)),
         "baseline_neutral_faces": base.n_global,
-        "test": M.classification_metrics(y[te], pred, CLASS_NAMES),
-        "test_all": {"n": int(len(te_all)), "n_undetected": int(len(te_all) - len(te)),
-                     "accuracy": float(np.sum(pred == y[te]) / max(1, len(te_all)))},
+        "test": test, "test_all": test_all,
     }
-    result["test"]["seconds"] = round(test_seconds, 2)
     tmp = out / "model.keras"
     from fer_utils.train import save_inference_model
 
@@ -336,3 +320,61 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
     shutil.rmtree(ckpt)
     return MapArtifact(out, config, result, state["history"])
+
+
+def _split(config: MapConfig, ds, marks):
+    """The images of one experiment: ``(train, validation or None, test, detected test)``.
+
+    Train and validation hold only faces with landmarks; the test part holds every image of
+    the test split (undetected ones count as errors end to end), ``detected test`` its faces.
+    """
+    from fer_utils.train import stratified_limit
+
+    y, found = ds.labels, marks.found
+    tr_all, va_all, te_all = protocol_split(ds.usage, y, config.protocol, config.seed)
+    tr = stratified_limit(tr_all[found[tr_all]], y, config.train_limit, config.seed)
+    va = None if va_all is None else stratified_limit(va_all[found[va_all]], y,
+                                                      config.eval_limit, config.seed)
+    te_all = stratified_limit(te_all, y, config.eval_limit, config.seed)
+    return tr, va, te_all, te_all[found[te_all]]
+
+
+def _test(model, x_te: np.ndarray, y: np.ndarray, te: np.ndarray, te_all: np.ndarray):
+    """Metrics on the detected test faces, and end to end over the whole test split."""
+    from fer_utils import metrics as M
+    from fer_utils.data import CLASS_NAMES
+
+    t0 = time.perf_counter()
+    pred = np.concatenate([model(x_te[s:s + 256].astype(np.float32), training=False).numpy()
+                           for s in range(0, len(x_te), 256)]).argmax(axis=1)
+    test = M.classification_metrics(y[te], pred, CLASS_NAMES)
+    test["seconds"] = round(time.perf_counter() - t0, 2)
+    test_all = {"n": int(len(te_all)), "n_undetected": int(len(te_all) - len(te)),
+                "accuracy": float(np.sum(pred == y[te]) / max(1, len(te_all)))}
+    return test, test_all
+
+
+def evaluate(artifact: MapArtifact, ds=None, marks=None) -> dict:
+    """Test a stored model again, as :func:`run` tested it.
+
+    The split, the baseline (fitted on the training part) and the test inputs are rebuilt from
+    ``ds`` and its landmarks, so the result should equal ``artifact.metrics`` (``"test"`` and
+    ``"test_all"``; timings aside). Raises ``FileNotFoundError`` for an artifact that keeps
+    metrics only, and ``ValueError`` when ``ds`` is not the data it was trained on.
+    """
+    runtime.disable_onednn()
+    from fer_utils import esmap, landmarks
+    from fer_utils.data import load_fer2013
+    from fer_utils.train import data_id
+
+    model = artifact.load_model()
+    ds = load_fer2013() if ds is None else ds
+    if data_id(ds) != artifact.metrics["data"]:
+        raise ValueError(f"{artifact.path.name} was trained on {artifact.metrics['data']!r}, "
+                         f"not on {data_id(ds)!r}")
+    marks = landmarks.dataset_landmarks(ds.images, progress=False) if marks is None else marks
+    tr, _, te_all, te = _split(artifact.config, ds, marks)
+    base = esmap.fit_baseline(marks.points[tr], ds.labels[tr], source="training part")
+    x_te = make_inputs(artifact.config.input, te, ds.images, marks.points, base)
+    test, test_all = _test(model, x_te, ds.labels, te, te_all)
+    return {"test": test, "test_all": test_all}

@@ -162,3 +162,30 @@ def test_esmap_artifact_is_complete_and_keyed_by_its_config(art):
         assert m["n_validation"] > 0  # selected on PublicTest, never on the test split
     else:
         assert m["n_validation"] == 0  # the paper's protocol: fixed epochs, no selection
+
+
+def _esmap_to_reevaluate() -> list[Path]:
+    """Every ES-MAP run that keeps its model with FER_QUICK=0; in quick mode one, the cheapest
+    (pooled maps, FER-2013 protocol: a baseline from 10,000 faces and 3,347 test maps)."""
+    kept = [a for a in ESMAP_ARTIFACTS if (a / "model.keras").is_file()]
+    return kept if not _quick() else [a for a in kept if a.name.startswith("esh-pool-fer")][:1]
+
+
+@pytest.mark.parametrize("art", _esmap_to_reevaluate(), ids=_ids)
+def test_reevaluating_an_esmap_model_reproduces_its_stored_metrics(art, real, monkeypatch):
+    """mapnet.evaluate rebuilds the split, the training baseline and the test maps from the
+    landmarks and gives the stored test metrics, detected faces and end to end."""
+    from fer_utils import landmarks, mapnet
+
+    monkeypatch.setenv("FER_CACHE_DIR", REAL_CACHE_DIR)
+    marks = landmarks.dataset_landmarks(real.images, progress=False, cached_only=True)
+    if marks is None:
+        pytest.skip("FER-2013's landmarks are not cached here (9 min to compute: "
+                    "python -c 'from fer_utils import data, landmarks; "
+                    "landmarks.dataset_landmarks(data.load_fer2013().images)')")
+    m = json.loads((art / "metrics.json").read_text())
+    artifact = mapnet.MapArtifact(art, mapnet.MapConfig.from_dict(m["config"]), m, {})
+    got = mapnet.evaluate(artifact, real, marks)
+    for key in ("n", "accuracy", "macro_f1", "confusion"):
+        assert got["test"][key] == m["test"][key], key
+    assert got["test_all"] == m["test_all"]

@@ -1,6 +1,8 @@
 """fer_utils.mapnet: ES-MAP vs image experiments, protocols, artifacts."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -82,6 +84,14 @@ def test_run_writes_metrics_uses_only_training_neutrals_and_reloads(small, tmp_p
     assert again.metrics == m
     model = again.load_model()
     assert model.input_shape == (None, 52, 52, 1)
+    # testing the stored model again gives the stored metrics
+    got = mapnet.evaluate(again, ds, marks)
+    assert got["test_all"] == m["test_all"]
+    assert {k: got["test"][k] for k in ("n", "accuracy", "confusion")} == \
+        {k: m["test"][k] for k in ("n", "accuracy", "confusion")}
+    on_real = dataclasses.replace(again, metrics={**m, "data": "fer2013"})
+    with pytest.raises(ValueError, match="was trained on 'fer2013'"):
+        mapnet.evaluate(on_real, ds, marks)
 
 
 def test_landmarks_must_match_the_dataset(small, tmp_path):
@@ -113,3 +123,5 @@ def test_repeated_runs_keep_their_metrics_only(small, tmp_path):
     assert not (art.path / "model.keras").exists() and "test" in art.metrics
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
         art.load_model()
+    with pytest.raises(FileNotFoundError, match="keeps metrics only"):
+        mapnet.evaluate(art, ds, marks)

@@ -105,10 +105,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from fer_utils.data import load_fer2013
     from fer_utils.train import evaluate_model, model_file
 
-    path = model_file(args.model)  # fail before loading the data
     # an artifact folder is evaluated as it was trained (its labels and mask) unless told otherwise
     config = Path(args.model) / "config.json"
     trained = json.loads(config.read_text()) if config.is_file() else {}
+    if "protocol" in trained:  # a Chapter 5 experiment (fer_utils.mapnet), tested its own way
+        return _evaluate_esmap(args)
+    path = model_file(args.model)  # fail before loading the data
     # (evaluate_model takes any training label set: FERPlus ones are scored on majority labels)
     labels = _LABEL_SETS[args.labels] if args.labels else trained.get("labels", "fer")
     mask = args.mask or trained.get("mask", "none")
@@ -122,6 +124,33 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"{args.split} ({ds.source}, {labels} labels{covered}): {result['n']:,} images")
         print(M.per_class_table(result).round(4).to_string())
         print(f"accuracy {result['accuracy']:.4f}")
+    return 0
+
+
+def _evaluate_esmap(args: argparse.Namespace) -> int:
+    """An ES-MAP experiment's folder: its model on its protocol's test part, as it was tested."""
+    from fer_utils import mapnet
+    from fer_utils import metrics as M
+    from fer_utils.data import load_fer2013
+
+    if args.labels or args.mask or args.split != "PrivateTest":
+        raise ValueError("an ES-MAP experiment is tested on its own protocol's test part, with "
+                         "FER-2013 labels and no mask: leave out --split, --labels and --mask")
+    art = mapnet.MapArtifact.from_folder(args.model)
+    art.load_model()  # fail before loading the data when only metrics are kept
+    ds = load_fer2013(args.data, progress=False)
+    result = mapnet.evaluate(art, ds, progress=not args.json)
+    c = art.config
+    if args.json:
+        print(json.dumps({"model": art.path.name, "input": c.input, "protocol": c.protocol,
+                          "data": ds.source, **result}))
+    else:
+        test, end = result["test"], result["test_all"]
+        print(f"{c.model} on {c.input}, {c.protocol} protocol ({ds.source}): "
+              f"{test['n']:,} test faces with landmarks")
+        print(M.per_class_table(test).round(4).to_string())
+        print(f"accuracy {test['accuracy']:.4f}; {end['accuracy']:.4f} counting the "
+              f"{end['n_undetected']:,} faces without landmarks as errors")
     return 0
 
 
@@ -300,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.set_defaults(func=_train)
     p = sub.add_parser("evaluate", help="evaluate a saved model on one split")
-    p.add_argument("--model", required=True, help="model.keras file or artifact folder")
+    p.add_argument("--model", required=True, help="model.keras file or artifact folder (an "
+                   "ES-MAP experiment's folder is tested on its protocol's test part)")
     p.add_argument("--split", default="PrivateTest", choices=_SPLIT_CHOICES)
     p.add_argument("--labels", choices=["fer", "fer-clean", "ferplus"],
                    help="FER-2013 labels; FER-2013 labels on the images FERPlus accepts "

@@ -182,6 +182,17 @@ class MapArtifact:
     metrics: dict
     history: dict
 
+    @classmethod
+    def from_folder(cls, path: str | Path) -> MapArtifact:
+        """The finished experiment in ``path`` (a folder under ``data/esmap/``)."""
+        path = Path(path)
+        for f in ("metrics.json", "history.json"):
+            if not (path / f).is_file():
+                raise FileNotFoundError(f"{path} is not a finished ES-MAP experiment: no {f}")
+        metrics = json.loads((path / "metrics.json").read_text())
+        return cls(path, MapConfig.from_dict(metrics["config"]), metrics,
+                   json.loads((path / "history.json").read_text()))
+
     def load_model(self):
         import keras
 
@@ -199,8 +210,7 @@ def find_artifact(config: MapConfig, data: str, root: Path | None = None) -> Map
     path = (root or artifacts_root()) / artifact_key(config, data)
     if not all((path / f).is_file() for f in ("metrics.json", "history.json")):
         return None
-    return MapArtifact(path, config, json.loads((path / "metrics.json").read_text()),
-                       json.loads((path / "history.json").read_text()))
+    return MapArtifact.from_folder(path)
 
 
 def load_or_run(config: MapConfig, ds=None, marks=None, **kwargs) -> MapArtifact:
@@ -354,12 +364,13 @@ def _test(model, x_te: np.ndarray, y: np.ndarray, te: np.ndarray, te_all: np.nda
     return test, test_all
 
 
-def evaluate(artifact: MapArtifact, ds=None, marks=None) -> dict:
+def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = False) -> dict:
     """Test a stored model again, as :func:`run` tested it.
 
     The split, the baseline (fitted on the training part) and the test inputs are rebuilt from
     ``ds`` and its landmarks, so the result should equal ``artifact.metrics`` (``"test"`` and
-    ``"test_all"``; timings aside). Raises ``FileNotFoundError`` for an artifact that keeps
+    ``"test_all"``; timings aside). Landmarks default to :func:`fer_utils.landmarks.dataset_landmarks`
+    (cached; ``progress`` shows its bar). Raises ``FileNotFoundError`` for an artifact that keeps
     metrics only, and ``ValueError`` when ``ds`` is not the data it was trained on.
     """
     runtime.disable_onednn()
@@ -372,7 +383,9 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None) -> dict:
     if data_id(ds) != artifact.metrics["data"]:
         raise ValueError(f"{artifact.path.name} was trained on {artifact.metrics['data']!r}, "
                          f"not on {data_id(ds)!r}")
-    marks = landmarks.dataset_landmarks(ds.images, progress=False) if marks is None else marks
+    marks = landmarks.dataset_landmarks(ds.images, progress=progress) if marks is None else marks
+    if len(marks) != len(ds):
+        raise ValueError(f"{len(marks)} landmark rows for {len(ds)} images")
     tr, _, te_all, te = _split(artifact.config, ds, marks)
     base = esmap.fit_baseline(marks.points[tr], ds.labels[tr], source="training part")
     x_te = make_inputs(artifact.config.input, te, ds.images, marks.points, base)

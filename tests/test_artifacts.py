@@ -172,20 +172,21 @@ def _esmap_to_reevaluate() -> list[Path]:
 
 
 @pytest.mark.parametrize("art", _esmap_to_reevaluate(), ids=_ids)
-def test_reevaluating_an_esmap_model_reproduces_its_stored_metrics(art, real, monkeypatch):
-    """mapnet.evaluate rebuilds the split, the training baseline and the test maps from the
-    landmarks and gives the stored test metrics, detected faces and end to end."""
-    from fer_utils import landmarks, mapnet
+def test_reevaluating_an_esmap_model_reproduces_its_stored_metrics(art, real, monkeypatch,
+                                                                    capsys):
+    """`python -m fer_utils evaluate --model <ES-MAP folder>` (mapnet.evaluate) rebuilds the
+    split, the training baseline and the test maps from the landmarks and gives the stored test
+    metrics, on detected faces and end to end."""
+    from fer_utils import cli, landmarks
 
     monkeypatch.setenv("FER_CACHE_DIR", REAL_CACHE_DIR)
-    marks = landmarks.dataset_landmarks(real.images, progress=False, cached_only=True)
-    if marks is None:
+    if landmarks.dataset_landmarks(real.images, progress=False, cached_only=True) is None:
         pytest.skip("FER-2013's landmarks are not cached here (9 min to compute: "
                     "python -c 'from fer_utils import data, landmarks; "
                     "landmarks.dataset_landmarks(data.load_fer2013().images)')")
+    assert cli.main(["evaluate", "--model", str(art), "--data", REAL_DATA_DIR, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     m = json.loads((art / "metrics.json").read_text())
-    artifact = mapnet.MapArtifact(art, mapnet.MapConfig.from_dict(m["config"]), m, {})
-    got = mapnet.evaluate(artifact, real, marks)
     for key in ("n", "accuracy", "macro_f1", "confusion"):
         assert got["test"][key] == m["test"][key], key
     assert got["test_all"] == m["test_all"]

@@ -125,3 +125,20 @@ def test_repeated_runs_keep_their_metrics_only(small, tmp_path):
         art.load_model()
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
         mapnet.evaluate(art, ds, marks)
+
+
+def test_the_cli_tests_an_esmap_folder_its_own_way(small, tmp_path, capsys):
+    """`evaluate --model <ES-MAP folder>` refuses options that do not apply, and says when the
+    folder keeps metrics only (both before any data is loaded)."""
+    from fer_utils import cli
+
+    ds, marks = small
+    config = mapnet.MapConfig(name="t", input="image", protocol="fer2013", epochs=1, seed=1)
+    art = mapnet.run(config, ds, marks, root=tmp_path, progress=False)
+    assert mapnet.MapArtifact.from_folder(art.path).metrics == art.metrics
+    assert cli.main(["evaluate", "--model", str(art.path), "--split", "PublicTest"]) == 2
+    assert "own protocol's test part" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--model", str(art.path)]) == 2
+    assert "keeps metrics only" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="not a finished ES-MAP experiment"):
+        mapnet.MapArtifact.from_folder(tmp_path)

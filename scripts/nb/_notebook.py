@@ -1,7 +1,7 @@
 """Shared by the chapter builders in this folder: cell constructors and the writer.
 
-Each ``build_*.py`` keeps a chapter's cells as Python literals (so drafts can be regenerated
-and diffed) and ends with ``write(cells, "drafts/<name>.ipynb")``.
+Each ``build_*.py`` keeps a chapter's cells as Python literals (so chapters can be regenerated
+and diffed) and ends with ``write(cells, "chapters/<name>.ipynb")``.
 """
 import nbformat as nbf
 

@@ -1,4 +1,4 @@
-"""Writes drafts/06_explorer.ipynb (cells kept here so the draft can be regenerated and diffed)."""
+"""Writes chapters/06_explorer.ipynb (cells kept here so the chapter can be regenerated and diffed)."""
 from _notebook import caption, code, figure_code, md, setup_cell, write
 cells = [
 md(r"""# Exploring ES-MAPs
@@ -230,4 +230,4 @@ md(r"""## Summary
    ±0.1 almost nothing is clipped, so only the tighter clip can change much.
    ```"""),
 ]
-write(cells, "drafts/06_explorer.ipynb")
+write(cells, "chapters/06_explorer.ipynb")

@@ -9,10 +9,13 @@
    ``chromium``, ``--headless --no-sandbox --disable-gpu``); a page that fails to load or
    produces no screenshot is an error, and one screenshot per page is saved
    (default ``_build/screenshots``). JavaScript console errors are reported; those caused by
-   resources from the internet (MathJax, the widget manager) are expected offline and only
-   counted.
+   resources from the internet (the widget manager) are expected offline and only counted.
+3. With the browser: every formula must be typeset. The book ships MathJax itself
+   (``sphinx-mathjax-offline``), so a page whose rendered DOM has fewer MathJax containers
+   than the page has formulas shows raw LaTeX to its reader, and is an error.
 
-Exit status: 0 all good, 1 broken links, missing images or pages that did not load,
+Exit status: 0 all good, 1 broken links, missing images, pages that did not load or
+untypeset formulas,
 2 usage errors (no built book, no Chromium when the browser step is wanted).
 """
 from __future__ import annotations
@@ -34,6 +37,7 @@ class _Page(HTMLParser):
         self.ids: set[str] = set()
         self.links: list[str] = []
         self.images: list[str] = []
+        self.formulas = 0
 
     def handle_starttag(self, tag, attrs) -> None:
         a = dict(attrs)
@@ -43,6 +47,8 @@ class _Page(HTMLParser):
             self.links.append(a["href"])
         if tag == "img" and a.get("src"):
             self.images.append(a["src"])
+        if "math" in (a.get("class") or "").split():  # Sphinx: <span|div class="math ...">
+            self.formulas += 1
 
 
 def _parse(path: Path) -> _Page:
@@ -110,10 +116,25 @@ def screenshot(page: Path, out: Path, *, width: int = 1280, height: int = 4000,
     return out.is_file() and out.stat().st_size > 0, errors
 
 
+def typeset_formulas(page: Path, *, timeout: int = 90) -> int:
+    """How many formulas MathJax typeset on ``page`` in headless Chromium (its rendered DOM's
+    ``<mjx-container>`` elements)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise FileNotFoundError("chromium not found (Debian: apt install chromium)")
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+           "--dump-dom", page.resolve().as_uri()]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 0
+    return run.stdout.count("<mjx-container")
+
+
 def _offline(message: str) -> bool:
     """Console errors caused by resources from the internet, expected on an offline machine."""
     return any(s in message for s in ("net::ERR", "Failed to load resource", "https://",
-                                      "require is not defined", "MathJax"))
+                                      "require is not defined"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +162,14 @@ def main(argv: list[str] | None = None) -> int:
                 ok, errors = screenshot(page, shots / name)
                 own = [e for e in errors if not _offline(e)]
                 status = "ok" if ok else "DID NOT LOAD"
+                formulas = _parse(page).formulas
+                if ok and formulas:
+                    typeset = typeset_formulas(page)
+                    if typeset < formulas:
+                        ok = False
+                        status = f"{formulas - typeset} of {formulas} formulas not typeset"
+                    else:
+                        status += f", {formulas} formulas typeset"
                 extra = f", {len(errors) - len(own)} offline-resource errors" if errors else ""
                 print(f"  {page.relative_to(root)}: {status}{extra}")
                 for e in own:

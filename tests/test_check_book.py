@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+
+import pytest
 
 from fer_utils import paths
 
@@ -42,3 +45,15 @@ def test_broken_links_anchors_and_images_are_reported(tmp_path):
     assert any("missing image '../_images/missing.png'" in p for p in problems)
     assert check_book.main([str(root), "--no-browser"]) == 1
     assert check_book.main([str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="no Chromium here")
+def test_a_formula_that_is_not_typeset_fails_the_check(tmp_path):
+    """A page with a formula and no MathJax shows raw LaTeX: the browser check says so."""
+    root = _book(tmp_path)
+    (root / "chapters" / "math.html").write_text(
+        '<p>A distance <span class="math notranslate nohighlight">\\(d_{ij}\\)</span>.</p>')
+    assert check_book._parse(root / "chapters" / "math.html").formulas == 1
+    assert check_book.typeset_formulas(root / "chapters" / "math.html") == 0
+    assert check_book.main([str(root), "--screenshots", str(tmp_path / "shots")]) == 1

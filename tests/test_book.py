@@ -92,7 +92,7 @@ def test_every_glued_number_in_the_prose_exists(nb_path):
                 glued.add(name)
     prose = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     used = set(re.findall(r"\{glue:(?:text|figure|md)?\}`([\w]+)", prose))
-    used |= set(re.findall(r"```\{glue:figure\} (\w+)", prose))
+    used |= set(re.findall(r"```\{glue:(?:figure|md)\} (\w+)", prose))
     assert used, "the chapter should take its numbers from its outputs"
     assert used <= glued, f"glue keys without an output: {sorted(used - glued)}"
 

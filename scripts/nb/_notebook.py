@@ -38,6 +38,15 @@ def figure_code(source: str):
     return cell
 
 
+def glued_code(source: str):
+    """A code cell that writes prose from the results (``book.glue``) for a ``{glue:md}`` in
+    the text: in the HTML book its output is removed, so the reader sees the prose once, and
+    its input is folded (a click shows it)."""
+    cell = code(source)
+    cell.metadata["tags"] = ["remove-output", "hide-input"]
+    return cell
+
+
 def caption(name: str, text: str, after: str = ""):
     """The markdown cell that shows figure ``name`` with its caption (and optional text)."""
     label = name.replace("_", "-")

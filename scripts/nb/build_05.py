@@ -1,5 +1,5 @@
 """Writes chapters/05_esmaps.ipynb (cells kept here so the chapter can be regenerated and diffed)."""
-from _notebook import caption, code, figure_code, md, setup_cell, write
+from _notebook import caption, code, figure_code, glued_code, md, setup_cell, write
 cells = [
 md(r"""# Emotional-state heatmaps (ES-MAPs)
 
@@ -212,7 +212,7 @@ for form in ("full", "pooled", "reference"):
                    "15-NN accuracy": clusters.separation(clusters._reduce(x, 50, 0),
                                                          y_emb)["knn_accuracy"]}
     del x
-forms = pd.DataFrame(forms).T
+forms = pd.DataFrame(forms).T.astype({"values per map": int})
 knn_forms = forms["15-NN accuracy"]
 book.glue("full_gb", f"{forms.loc['full', 'GB for FER-2013']:.0f}")
 for form in forms.index:
@@ -323,7 +323,7 @@ for (protocol, model, inp), r in summary.iterrows():
                  "seed 000": "n/a" if pub is None else f"{pub[0]:.2f} ± {pub[1]:.2f}"})
 table1 = pd.DataFrame(rows).set_index(["protocol", "model", "input"])
 table1"""),
-code("""from IPython.display import Markdown
+glued_code("""from IPython.display import Markdown
 
 def mean_of(model, inp, protocol, column="accuracy"):
     r = results[(results.model == model) & (results.input == inp) & (results.protocol == protocol)]
@@ -353,7 +353,7 @@ assert QUICK or len(sentences) == 4, "both protocols have ES-MAP and image runs"
 if not QUICK:  # the summary: ES-MAPs ahead of images under both protocols
     assert all(mean_of("esh_net", "esmap-reference", p)[0] > mean_of("esh_net", "image", p)[0] + 0.01
                for p in ("random-30-70", "fer2013"))
-others = []
+others, probe_note = [], ""
 (ce, _), (ci, _) = (mean_of("convnet4", "esmap-reference", "random-30-70"),
                     mean_of("convnet4", "image", "random-30-70"))
 if ce is not None and ci is not None:
@@ -387,7 +387,7 @@ if len(esh_fer):
     limit = next(c.train_limit for c in mapnet.table_configs()
                  if c.model == "esh_net" and c.protocol == "fer2013")
     book.glue("best_esh_fer", f"{100 * best.accuracy:.1f} %")
-    others.append(f"On the same {len(te_idx):,} PrivateTest faces, the linear probe above, trained "
+    probe_note = (f"On the same {len(te_idx):,} PrivateTest faces, the linear probe above, trained "
                   f"on all {len(tr_idx):,} detected Training faces, reaches {100 * lin:.1f} %: "
                   f"{100 * (lin - best.accuracy):+.1f} points against the best ESH-Net run "
                   f"({100 * best.accuracy:.1f} %, {best.input}), which trained on {limit:,} "
@@ -395,12 +395,14 @@ if len(esh_fer):
     if not QUICK:  # the same faces, and the summary's reading: the probe is ahead
         assert (esh_fer["test faces"] == len(te_idx)).all()
         assert lin > results.loc[results.input.str.startswith("esmap"), "accuracy"].max()
-reading = " ".join(sentences) + ("\\n\\n" + " ".join(others) if others else "")
+reading = "\\n\\n".join(p for p in (" ".join(sentences), " ".join(others), probe_note) if p)
 book.glue("table1_reading", Markdown(reading or "No ESH-Net results yet."))
 Markdown(reading)"""),
 md(r"""### Reading Table I
 
-{glue:md}`table1_reading`
+```{glue:md} table1_reading
+:format: myst
+```
 
 A network of 23 million parameters, trained from scratch for a few hundred steps, commonly
 answers one class for every test face even while its training accuracy climbs. In training,

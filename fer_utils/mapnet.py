@@ -369,9 +369,10 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = Fal
 
     The split, the baseline (fitted on the training part) and the test inputs are rebuilt from
     ``ds`` and its landmarks, so the result should equal ``artifact.metrics`` (``"test"`` and
-    ``"test_all"``; timings aside). Landmarks default to :func:`fer_utils.landmarks.dataset_landmarks`
-    (cached; ``progress`` shows its bar). Raises ``FileNotFoundError`` for an artifact that keeps
-    metrics only, and ``ValueError`` when ``ds`` is not the data it was trained on.
+    ``"test_all"``; timings aside). Landmarks default to
+    :func:`fer_utils.landmarks.dataset_landmarks` (cached; ``progress`` shows its bar). Raises
+    ``FileNotFoundError`` for an artifact that keeps metrics only, and ``ValueError`` when
+    ``ds`` is not the data it was trained on.
     """
     runtime.disable_onednn()
     from fer_utils import esmap, landmarks

@@ -1,4 +1,4 @@
-"""Writes chapters/05_esmaps.ipynb (cells kept here so the chapter can be regenerated and diffed)."""
+"""Writes chapters/05_esmaps.ipynb (cells kept here, so the chapter can be regenerated)."""
 from _notebook import caption, code, figure_code, glued_code, md, setup_cell, write
 cells = [
 md(r"""# Emotional-state heatmaps (ES-MAPs)
@@ -303,7 +303,8 @@ for config in configs:
                     "accuracy (undetected = wrong)": m["test_all"]["accuracy"],
                     "macro F1": m["test"]["macro_f1"], "params": m["params"],
                     "epochs": m["epochs_trained"], "s/epoch": m["seconds_per_epoch"],
-                    "classes predicted": int((np.array(m["test"]["confusion"]).sum(axis=0) > 0).sum())})
+                    "classes predicted": int(np.count_nonzero(
+                        np.sum(m["test"]["confusion"], axis=0)))})
 results = pd.DataFrame(results)
 summary = (results.groupby(["protocol", "model", "input"])
            .agg(runs=("seed", "size"), accuracy=("accuracy", "mean"),
@@ -337,7 +338,8 @@ paper_gap = 100 * (paper["ESH-Net"]["esmap"][0] - paper["ESH-Net"]["image"][0])
 sentences = []
 for protocol, label in (("random-30-70", "the paper's random 30/70 split"),
                         ("fer2013", "the FER-2013 protocol")):
-    (e, n_e), (i, _) = mean_of("esh_net", "esmap-reference", protocol), mean_of("esh_net", "image", protocol)
+    (e, n_e), (i, _) = (mean_of("esh_net", "esmap-reference", protocol),
+                        mean_of("esh_net", "image", protocol))
     if e is None or i is None:
         continue
     gap = 100 * (e - i)
@@ -351,8 +353,9 @@ for protocol, label in (("random-30-70", "the paper's random 30/70 split"),
                      f"the ES-MAP figure is {100 * e_all:.1f} %.")
 assert QUICK or len(sentences) == 4, "both protocols have ES-MAP and image runs"
 if not QUICK:  # the summary: ES-MAPs ahead of images under both protocols
-    assert all(mean_of("esh_net", "esmap-reference", p)[0] > mean_of("esh_net", "image", p)[0] + 0.01
-               for p in ("random-30-70", "fer2013"))
+    for protocol in ("random-30-70", "fer2013"):
+        assert (mean_of("esh_net", "esmap-reference", protocol)[0]
+                > mean_of("esh_net", "image", protocol)[0] + 0.01)
 others, probe_note = [], ""
 (ce, _), (ci, _) = (mean_of("convnet4", "esmap-reference", "random-30-70"),
                     mean_of("convnet4", "image", "random-30-70"))
@@ -365,7 +368,8 @@ if ce is not None and ci is not None:
                   f"ES-MAPs and {100 * ci:.1f} % on images: {phrase}. Seed 000's full-width "
                   f"ConvNet had {100 * pub['esmap'][0]:.0f} % and {100 * pub['image'][0]:.0f} %"
                   + (", the same verdict." if same else f": {compare(pub_gap)}."))
-(re_, _), (ri, _) = mean_of("resnet50", "esmap-reference", "fer2013"), mean_of("resnet50", "image", "fer2013")
+(re_, _), (ri, _) = (mean_of("resnet50", "esmap-reference", "fer2013"),
+                      mean_of("resnet50", "image", "fer2013"))
 if re_ is not None and ri is not None:
     majority = np.bincount(ds.labels[te_idx], minlength=7).max() / len(te_idx)
     rc = next(c for c in mapnet.table_configs() if c.model == "resnet50")

@@ -1,4 +1,4 @@
-"""Writes chapters/06_explorer.ipynb (cells kept here so the chapter can be regenerated and diffed)."""
+"""Writes chapters/06_explorer.ipynb (cells kept here, so the chapter can be regenerated)."""
 from _notebook import caption, code, figure_code, md, setup_cell, write
 cells = [
 md(r"""# Exploring ES-MAPs

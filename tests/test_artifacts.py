@@ -77,6 +77,17 @@ def real():
     return ds
 
 
+def _need_cached_landmarks(real, monkeypatch, what: str) -> None:
+    """Skip unless FER-2013's landmarks are in this machine's cache (9 min to compute)."""
+    from fer_utils import landmarks
+
+    monkeypatch.setenv("FER_CACHE_DIR", REAL_CACHE_DIR)
+    if landmarks.dataset_landmarks(real.images, progress=False, cached_only=True) is None:
+        pytest.skip(f"{what}: FER-2013's landmarks are not cached here (9 min to compute: "
+                    "python -c 'from fer_utils import data, landmarks; "
+                    "landmarks.dataset_landmarks(data.load_fer2013().images)')")
+
+
 def _quick() -> bool:
     return os.environ.get("FER_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -120,13 +131,8 @@ def test_reevaluating_the_model_reproduces_its_stored_metrics(art, real, monkeyp
         if ferplus.find_ferplus() is None:
             pytest.skip("FERPlus labels not found")
     mask = stored["config"].get("mask", "none")
-    if mask.startswith("lm-"):  # landmark masks need FER-2013's landmarks (9 min to compute)
-        monkeypatch.setenv("FER_CACHE_DIR", REAL_CACHE_DIR)
-        from fer_utils import landmarks
-        if landmarks.dataset_landmarks(real.images, progress=False, cached_only=True) is None:
-            pytest.skip("landmark mask: FER-2013's landmarks are not cached here "
-                        "(python -c 'from fer_utils import data, landmarks; "
-                        "landmarks.dataset_landmarks(data.load_fer2013().images)')")
+    if mask.startswith("lm-"):  # landmark masks need FER-2013's landmarks
+        _need_cached_landmarks(real, monkeypatch, "landmark mask")
     from fer_utils import cli
 
     assert cli.main(["evaluate", "--model", str(art), "--data", REAL_DATA_DIR, "--json"]) == 0
@@ -177,13 +183,9 @@ def test_reevaluating_an_esmap_model_reproduces_its_stored_metrics(art, real, mo
     """`python -m fer_utils evaluate --model <ES-MAP folder>` (mapnet.evaluate) rebuilds the
     split, the training baseline and the test maps from the landmarks and gives the stored test
     metrics, on detected faces and end to end."""
-    from fer_utils import cli, landmarks
+    from fer_utils import cli
 
-    monkeypatch.setenv("FER_CACHE_DIR", REAL_CACHE_DIR)
-    if landmarks.dataset_landmarks(real.images, progress=False, cached_only=True) is None:
-        pytest.skip("FER-2013's landmarks are not cached here (9 min to compute: "
-                    "python -c 'from fer_utils import data, landmarks; "
-                    "landmarks.dataset_landmarks(data.load_fer2013().images)')")
+    _need_cached_landmarks(real, monkeypatch, "ES-MAP model")
     assert cli.main(["evaluate", "--model", str(art), "--data", REAL_DATA_DIR, "--json"]) == 0
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     m = json.loads((art / "metrics.json").read_text())

@@ -213,10 +213,10 @@ class MapArtifact:
 def find_artifact(config: MapConfig, data: str, root: Path | None = None) -> MapArtifact | None:
     from fer_utils.train import artifact_key  # same key formula as every artifact
 
-    path = (root or artifacts_root()) / artifact_key(config, data)
-    if not all((path / f).is_file() for f in ("metrics.json", "history.json")):
+    try:
+        return MapArtifact.from_folder((root or artifacts_root()) / artifact_key(config, data))
+    except FileNotFoundError:  # not run, or not finished
         return None
-    return MapArtifact.from_folder(path)
 
 
 def load_or_run(config: MapConfig, ds=None, marks=None, **kwargs) -> MapArtifact:
@@ -246,7 +246,7 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         cached on disk).
     """
     runtime.disable_onednn()
-    from fer_utils import esmap, landmarks, models
+    from fer_utils import esmap, models
     from fer_utils.data import load_fer2013
     from fer_utils.train import _protocol_callback, _seed_everything, artifact_key, data_id
 
@@ -257,9 +257,7 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         found = find_artifact(config, did, root)
         if found is not None:
             return found
-    marks = landmarks.dataset_landmarks(ds.images, progress=progress) if marks is None else marks
-    if len(marks) != len(ds):
-        raise ValueError(f"{len(marks)} landmark rows for {len(ds)} images")
+    marks = _landmarks_of(ds, marks, progress)
 
     import keras
     from tqdm.auto import tqdm
@@ -338,6 +336,16 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     return MapArtifact(out, config, result, state["history"])
 
 
+def _landmarks_of(ds, marks, progress: bool):
+    """``marks``, checked against ``ds``; by default the (cached) landmarks of its images."""
+    from fer_utils import landmarks
+
+    marks = landmarks.dataset_landmarks(ds.images, progress=progress) if marks is None else marks
+    if len(marks) != len(ds):
+        raise ValueError(f"{len(marks)} landmark rows for {len(ds)} images")
+    return marks
+
+
 def _split(config: MapConfig, ds, marks):
     """The images of one experiment: ``(train, validation or None, test, detected test)``.
 
@@ -381,7 +389,7 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = Fal
     ``ds`` is not the data it was trained on.
     """
     runtime.disable_onednn()
-    from fer_utils import esmap, landmarks
+    from fer_utils import esmap
     from fer_utils.data import load_fer2013
     from fer_utils.train import data_id
 
@@ -390,9 +398,7 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = Fal
     if data_id(ds) != artifact.metrics["data"]:
         raise ValueError(f"{artifact.path.name} was trained on {artifact.metrics['data']!r}, "
                          f"not on {data_id(ds)!r}")
-    marks = landmarks.dataset_landmarks(ds.images, progress=progress) if marks is None else marks
-    if len(marks) != len(ds):
-        raise ValueError(f"{len(marks)} landmark rows for {len(ds)} images")
+    marks = _landmarks_of(ds, marks, progress)
     tr, _, te_all, te = _split(artifact.config, ds, marks)
     base = esmap.fit_baseline(marks.points[tr], ds.labels[tr], source="training part")
     x_te = make_inputs(artifact.config.input, te, ds.images, marks.points, base)

@@ -97,19 +97,27 @@ def chapter_pages(root: Path) -> list[Path]:
                   if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts)
 
 
-def screenshot(page: Path, out: Path, *, width: int = 1280, height: int = 4000,
-               timeout: int = 90) -> tuple[bool, list[str]]:
-    """Open ``page`` in headless Chromium and save a screenshot; (loaded, console errors)."""
+def _chromium(page: Path, *flags: str, timeout: int):
+    """Run headless Chromium on ``page`` with ``flags``; the finished process, or None when it
+    ran past ``timeout`` seconds."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise FileNotFoundError("chromium not found (Debian: apt install chromium)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           "--enable-logging=stderr", "--v=0", f"--window-size={width},{height}",
-           "--virtual-time-budget=5000", f"--screenshot={out}", page.resolve().as_uri()]
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+           "--virtual-time-budget=5000", *flags, page.resolve().as_uri()]
     try:
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
+        return None
+
+
+def screenshot(page: Path, out: Path, *, width: int = 1280, height: int = 4000,
+               timeout: int = 90) -> tuple[bool, list[str]]:
+    """Open ``page`` in headless Chromium and save a screenshot; (loaded, console errors)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run = _chromium(page, "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+                    f"--window-size={width},{height}", f"--screenshot={out}", timeout=timeout)
+    if run is None:
         return False, [f"timed out after {timeout} s"]
     errors = [line.split("] ", 1)[-1] for line in run.stderr.splitlines()
               if "CONSOLE" in line and ("Error" in line or "Uncaught" in line)]
@@ -119,16 +127,8 @@ def screenshot(page: Path, out: Path, *, width: int = 1280, height: int = 4000,
 def typeset_formulas(page: Path, *, timeout: int = 90) -> int:
     """How many formulas MathJax typeset on ``page`` in headless Chromium (its rendered DOM's
     ``<mjx-container>`` elements)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        raise FileNotFoundError("chromium not found (Debian: apt install chromium)")
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-           "--dump-dom", page.resolve().as_uri()]
-    try:
-        run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return 0
-    return run.stdout.count("<mjx-container")
+    run = _chromium(page, "--dump-dom", timeout=timeout)
+    return 0 if run is None else run.stdout.count("<mjx-container")
 
 
 def _offline(message: str) -> bool:

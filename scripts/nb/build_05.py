@@ -219,13 +219,14 @@ for form in forms.index:
     book.glue(f"knn_form_{form}", f"{100 * knn_forms[form]:.1f} %")
 book.glue("knn_form_spread", f"{100 * (knn_forms.max() - knn_forms.min()):.1f}")
 p = knn_forms.mean()
-book.glue("knn_form_se", f"{100 * np.sqrt(p * (1 - p) / len(emb_idx)):.1f}")
+se = np.sqrt(p * (1 - p) / len(emb_idx))  # of one accuracy estimate on these faces
+book.glue("knn_form_se", f"{100 * se:.1f}")
 for form in forms.index:
     book.glue(f"ms_form_{form}", f"{forms.loc[form, 'ms per map']:.1f}")
 if not ds.is_sample and not QUICK:
     # the reading below: the full map is best, and the reductions lose only a few points
     assert knn_forms["full"] == knn_forms.max() and knn_forms.max() - knn_forms.min() < 0.05
-    assert knn_forms.max() - knn_forms.min() < 3 * np.sqrt(p * (1 - p) / len(emb_idx))
+    assert knn_forms.max() - knn_forms.min() < 3 * se
 forms.round({"KB per map": 1, "GB for FER-2013": 1, "15-NN accuracy": 3})"""),
 md(r"""Neighbours in the full map agree on the emotion for {glue:text}`knn_form_full` of the faces,
 in the pooled map for {glue:text}`knn_form_pooled` and in the rendering for

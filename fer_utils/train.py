@@ -375,9 +375,9 @@ def model_file(model: str | Path) -> Path:
     """
     path = Path(model)
     if path.is_dir():
-        local = large_model_path(path.name)  # a large model: the copy kept by its trainer
-        path = path / "model.keras" if (path / "model.keras").is_file() or not local.is_file() \
-            else local
+        kept, local = path / "model.keras", large_model_path(path.name)
+        # a large model's artifact keeps metrics only: the copy kept by its trainer, if here
+        path = local if not kept.is_file() and local.is_file() else kept
     if not path.is_file():
         raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
                                 "artifact folder holding model.keras; a large model's artifact "

@@ -5,7 +5,7 @@ One module per concept, each importable on its own and cheap to import
 
 ===============  ==============================================================
 ``paths``        where data, caches and artifacts live (``FER_DATA_DIR``)
-``runtime``      process settings: oneDNN switch, quick mode, Colab detection
+``runtime``      process settings: oneDNN choice and guard, quick mode, Colab
 ``data``         FER-2013 loaders (csv, csv.gz, tar.gz, image folders), splits
 ``ferplus``      FERPlus crowd votes and their label modes
 ``audit``        class counts, blank images, duplicate groups, leakage
@@ -13,15 +13,16 @@ One module per concept, each importable on its own and cheap to import
 ``viz``          plots shared by the chapters (one class order, one palette)
 ===============  ==============================================================
 
-Importing the package sets ``TF_ENABLE_ONEDNN_OPTS=0`` before TensorFlow can be
-imported (see :mod:`fer_utils.runtime` for why).
+Importing the package sets ``TF_ENABLE_ONEDNN_OPTS=1`` (unless the user chose) before
+TensorFlow can be imported: the course's models avoid the one oneDNN kernel that crashes
+(see :mod:`fer_utils.runtime`).
 """
 from __future__ import annotations
 
 # Must run before anything can import TensorFlow: see fer_utils.runtime.
 from fer_utils import runtime as _runtime
 
-_runtime.disable_onednn()
+_runtime.configure_onednn()
 
 from fer_utils.data import (  # noqa: E402
     CLASS_NAMES,

@@ -22,7 +22,7 @@ def setup(seed: int = 0) -> None:
     Warnings from the course's own code stay visible; deprecation notices from libraries
     (which readers cannot act on) are hidden, and TensorFlow's C++ log is limited to errors.
     """
-    runtime.disable_onednn()
+    runtime.configure_onednn()
     random.seed(seed)
     np.random.seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))

@@ -10,8 +10,15 @@ Commands
 ``webcam``    the real-time loop on a camera or a video file.
 ``esmap``     landmark distance maps and ES-MAPs of image files (``.npy`` + ``.png``).
 
-A user's mistake (a missing or malformed file) ends with a one-line message on stderr and
-exit status 2, never a traceback.
+Errors and exit status
+----------------------
+A user's mistake (a missing or malformed file, an output path that cannot be written, a
+missing optional dependency) ends with a one-line ``error: …`` on stderr, never a traceback.
+Every command exits with
+
+* ``0`` — everything asked for was done;
+* ``1`` — some inputs failed (each named on stderr), the others were done;
+* ``2`` — nothing was done (bad arguments, no data, no model, every input failed).
 """
 from __future__ import annotations
 
@@ -22,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-import fer_utils  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS=0 before anything imports TensorFlow)
+import fer_utils  # noqa: F401  (sets the oneDNN choice before anything imports TensorFlow)
 from fer_utils import paths, runtime
 from fer_utils.masks import MASKS
 
@@ -102,43 +109,66 @@ _LABEL_SETS = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-major
 
 def _evaluate(args: argparse.Namespace) -> int:
     from fer_utils import metrics as M
-    from fer_utils.data import load_fer2013
-    from fer_utils.train import evaluate_model, model_file
+    from fer_utils.train import TrainConfig, evaluate_model, model_file
 
-    # an artifact folder is evaluated as it was trained (its labels and mask) unless told otherwise
-    config = Path(args.model) / "config.json"
-    trained = json.loads(config.read_text()) if config.is_file() else {}
+    # an artifact (its folder, or the model.keras inside it) is evaluated as it was trained:
+    # its labels, its mask and its evaluation subset, unless told otherwise
+    given = Path(args.model)
+    folder = given if given.is_dir() else given.parent
+    stored = folder / "metrics.json"
+    trained = json.loads(stored.read_text()).get("config", {}) if stored.is_file() else {}
     if "protocol" in trained:  # a Chapter 5 experiment (fer_utils.mapnet), tested its own way
         return _evaluate_esmap(args)
+    config = TrainConfig.from_dict(trained) if trained else None
     path = model_file(args.model)  # fail before loading the data
     # (evaluate_model takes any training label set: FERPlus ones are scored on majority labels)
     labels = _LABEL_SETS[args.labels] if args.labels else trained.get("labels", "fer")
     mask = args.mask or trained.get("mask", "none")
-    ds = load_fer2013(args.data, progress=False)
-    result = evaluate_model(path, ds, args.split, labels, mask=mask)
+    ds = _load_data(args.data)
+    limit = config.eval_limit if config and args.split != "Training" else None
+    result = evaluate_model(path, ds, args.split, labels, mask=mask, limit=limit,
+                            seed=config.seed if config else 0)
     if args.json:
         print(json.dumps({"model": path.name, "split": args.split, "labels": labels,
                           "mask": mask, "data": ds.source, **result}))
     else:
         covered = "" if mask == "none" else f", mask {mask}"
-        print(f"{args.split} ({ds.source}, {labels} labels{covered}): {result['n']:,} images")
+        subset = f" (the artifact's {limit}-image subset)" if limit else ""
+        print(f"{args.split} ({ds.source}, {labels} labels{covered}): {result['n']:,} images"
+              f"{subset}")
         print(M.per_class_table(result).round(4).to_string())
         print(f"accuracy {result['accuracy']:.4f}")
     return 0
+
+
+def _load_data(where: str | None):
+    """The data of ``--data``: a path, ``sample`` for the offline sample, or (default) what
+    ``$FER_DATA_DIR`` holds; no data found is an error, not a silent switch to the sample."""
+    from fer_utils.data import load_fer2013
+
+    if where == "sample":
+        from fer_utils import sample
+
+        return sample.load_sample(announce=False)
+    try:
+        return load_fer2013(where, allow_sample=False, progress=False)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{exc} To score the offline sample instead, pass --data sample."
+                                ) from None
 
 
 def _evaluate_esmap(args: argparse.Namespace) -> int:
     """An ES-MAP experiment's folder: its model on its protocol's test part, as it was tested."""
     from fer_utils import mapnet
     from fer_utils import metrics as M
-    from fer_utils.data import load_fer2013
 
     if args.labels or args.mask or args.split != "PrivateTest":
         raise ValueError("an ES-MAP experiment is tested on its own protocol's test part, with "
                          "FER-2013 labels and no mask: leave out --split, --labels and --mask")
-    art = mapnet.MapArtifact.from_folder(args.model)
+    folder = Path(args.model)
+    art = mapnet.MapArtifact.from_folder(folder if folder.is_dir() else folder.parent)
     art.load_model()  # fail before loading the data when only metrics are kept
-    ds = load_fer2013(args.data, progress=False)
+    ds = _load_data(args.data)
     result = mapnet.evaluate(art, ds, progress=not args.json)
     c = art.config
     if args.json:
@@ -161,9 +191,10 @@ def _predict(args: argparse.Namespace) -> int:
     from fer_utils.faces import ImageError, read_image
     from fer_utils.predict import EmotionRecognizer
 
+    out_dir = paths.output_dir(args.annotate, flag="--annotate") if args.annotate else None
     recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
     failed = 0
-    for name in args.images:
+    for name, stem in zip(args.images, paths.unique_stems(args.images)):
         try:
             image = read_image(name)
             preds = recognizer(image)
@@ -186,9 +217,7 @@ def _predict(args: argparse.Namespace) -> int:
             from PIL import Image
 
             from fer_utils.viz import draw_predictions
-            out_dir = Path(args.annotate)
-            out_dir.mkdir(parents=True, exist_ok=True)
-            target = out_dir / (Path(name).stem + "_emotions.png")
+            target = out_dir / (stem + "_emotions.png")
             Image.fromarray(draw_predictions(image, preds)).save(target)
             if not args.json:
                 print(f"  annotated: {target}")
@@ -204,6 +233,8 @@ def _webcam(args: argparse.Namespace) -> int:
 
     if args.camera is not None and args.video is not None:
         raise ValueError("give --camera N or --video FILE, not both")
+    if args.out:
+        paths.output_file(args.out, flag="--out")
     recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
     try:
         stats = realtime.run(recognizer, camera=args.camera, video=args.video, out=args.out,
@@ -221,7 +252,7 @@ def _webcam(args: argparse.Namespace) -> int:
 
 
 def _esmap(args: argparse.Namespace) -> int:
-    """Exit status: 0 when at least one image gave a map, 1 when none did."""
+    """Exit status: 0 every image gave a map, 1 some did not, 2 none did."""
     from pathlib import Path
 
     from PIL import Image
@@ -229,15 +260,16 @@ def _esmap(args: argparse.Namespace) -> int:
     from fer_utils import esmap, landmarks
     from fer_utils.faces import ImageError, read_image
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = paths.output_dir(args.out, flag="--out")
+    if args.save_baseline:
+        paths.output_file(args.save_baseline, flag="--save-baseline")
     baseline = None
     if args.baseline:
         baseline = _read_baseline(Path(args.baseline))
     done, neutral = 0, []
     with landmarks.FaceMesh(args.backend, model_path=args.landmarker,
                             upscale=args.upscale) as mesh:
-        for name in args.images:
+        for name, stem_name in zip(args.images, paths.unique_stems(args.images)):
             try:
                 image = read_image(name)
             except ImageError as exc:
@@ -247,7 +279,7 @@ def _esmap(args: argparse.Namespace) -> int:
             if points is None:
                 print(f"{name}: {landmarks.STATUS[status]}, no map written", file=sys.stderr)
                 continue
-            stem = out / Path(name).stem
+            stem = out / stem_name
             dist = esmap.pairwise_distances(points)
             np.save(f"{stem}_distances.npy", dist)
             picture, written = dist, [f"{stem.name}_distances.npy"]
@@ -268,7 +300,7 @@ def _esmap(args: argparse.Namespace) -> int:
         b.save(args.save_baseline)
         print(f"baseline from {len(pts)} face(s): {args.save_baseline}")
     print(f"{done} of {len(args.images)} images mapped into {out}")
-    return 0 if done else 1
+    return 0 if done == len(args.images) else 1 if done else 2
 
 
 def _read_baseline(path):
@@ -308,6 +340,21 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="how the classifier runs (default tflite, the fastest on one face)")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as the command line shows them: ``warning: <message>``, no source line."""
+    print(f"warning: {message}", file=file or sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_utils", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -339,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", choices=MASKS,
                    help="cover a face region of every test image first (Chapter 7). Default: "
                    "the mask the artifact was trained with, else none")
-    p.add_argument("--data", help="FER-2013 file or folder (default: $FER_DATA_DIR)")
+    p.add_argument("--data", help="FER-2013 file or folder, or 'sample' for the offline sample "
+                   "(default: what $FER_DATA_DIR holds)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("predict", help="emotions of the faces in image files")
@@ -356,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the annotated video here (.mp4)")
     p.add_argument("--no-window", action="store_true", help="do not open a window (headless)")
     p.add_argument("--smooth", type=int, default=10, help="frames to average each face over (10)")
-    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
     _add_model_options(p)
     p.set_defaults(func=_webcam)
     p = sub.add_parser("esmap", help="landmark distance maps and ES-MAPs of image files")
@@ -384,9 +432,25 @@ def main(argv: list[str] | None = None) -> int:
     from fer_utils.realtime import CameraError
 
     args = build_parser().parse_args(argv)
+    import warnings
+
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
         return args.func(args)
     except (FileNotFoundError, DataFormatError, ProtocolError, ValueError, CameraError,
-            DetectorError, LandmarkError) as exc:
+            DetectorError, LandmarkError, runtime.OneDNNUnsafeModel) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("tensorflow", "keras"):
+            print(f"error: `{args.command}` needs TensorFlow, which is not installed: "
+                  "pip install 'fer-utils[cpu]' (or '[gpu]'; Colab has it already)",
+                  file=sys.stderr)
+            return 2
+        raise
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 2
+    finally:
+        warnings.showwarning = shown

@@ -55,6 +55,9 @@ N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 OFFICIAL_ROWS = 35_887
 TEST_SPLITS = frozenset({"PrivateTest", "Test"})
 _CACHE_VERSION = 2
+#: :attr:`FERDataset.fingerprint` of the Kaggle FER-2013 (``fer2013.csv``, 35,887 rows, in any
+#: of its downloaded forms): the data of the book's committed artifacts.
+FER2013_FINGERPRINT = "979419998496acf1"
 
 # Folder names seen in public image-folder copies of FER-2013, mapped to class names.
 _CLASS_ALIASES = {
@@ -166,6 +169,23 @@ class FERDataset:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def fingerprint(self) -> str:
+        """A content hash of the dataset (images, labels, splits, csv rows and class names):
+        16 hex digits of SHA-256, the same for the same data in any downloaded form. Part of
+        every artifact key (:class:`fer_utils.experiment.DataRef`). Computed once (~0.2 s
+        for FER-2013)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            h = hashlib.sha256()
+            h.update(np.ascontiguousarray(self.images, dtype=np.uint8).tobytes())
+            for arr in (self.labels, self.rows):
+                h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+            h.update("\n".join(map(str, self.usage)).encode())
+            h.update("\n".join(self.class_names).encode())
+            cached = self.__dict__["_fingerprint"] = h.hexdigest()[:16]
+        return cached
 
     def __repr__(self) -> str:
         splits = ", ".join(f"{s}={n:,}" for s, n in self.split_sizes().items())
@@ -401,7 +421,8 @@ def _open_csv_text(path: Path) -> tuple[io.TextIOBase, str, list]:
         raise DataFormatError(f"{path.name}: cannot open as {'archive' if 'tar' in name else 'file'}"
                               f" ({exc}); the download may be incomplete: download it again") from exc
     closers.append(stream)
-    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column name
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     return text, form, closers
 
 
@@ -437,6 +458,13 @@ def read_fer2013_csv(path: str | Path, *, on_error: str = "raise",
             header = next(reader)
         except StopIteration:
             raise DataFormatError(f"{path.name}: the file is empty; download it again") from None
+        except (EOFError, OSError, gzip.BadGzipFile) as exc:
+            raise DataFormatError(f"{path.name}: cannot be read as {'gzip' if path.name.lower().endswith('gz') else 'text'} "
+                                  f"({exc}); the download is incomplete or not FER-2013: "
+                                  "download it again") from None
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(f"{path.name}: the header is not text ({exc.reason}); this "
+                                  "is not a FER-2013 csv") from None
         cols = {h.strip().lower(): i for i, h in enumerate(header)}
         if "pixels" not in cols:
             raise DataFormatError(f"{path.name}: no 'pixels' column in header {header!r}; "
@@ -471,7 +499,11 @@ def read_fer2013_csv(path: str | Path, *, on_error: str = "raise",
                         bad(row, f"unknown Usage {split!r} (expected one of {', '.join(SPLITS)})")
                         continue
                     # fast C parser; it stops early (and warns) at a non-number, caught by the size
-                    px = np.fromstring(rec[i_pix], dtype=np.int32, sep=" ")  # noqa: NPY201
+                    pixels = rec[i_pix]
+                    px = np.fromstring(pixels, dtype=np.int32, sep=" ")  # noqa: NPY201
+                    if px.size == N_PIXELS and not pixels.replace(" ", "").isdigit():
+                        px = px[:0]  # a token such as "12.7", "1e2" or "255x" (the C parser
+                        # reads its leading digits and stops, even at the very last value)
                     if px.size != N_PIXELS:
                         n_tok = len(rec[i_pix].split())
                         bad(row, "pixel values are not all whole numbers" if n_tok == N_PIXELS
@@ -493,6 +525,12 @@ def read_fer2013_csv(path: str | Path, *, on_error: str = "raise",
             report.skipped.append(("end of file", msg))
         except csv.Error as exc:
             bad(row + 1, f"csv syntax error ({exc})", exc)
+        except UnicodeDecodeError as exc:
+            msg = (f"a byte that is not UTF-8 text after row {row:,} (line {row + 2:,}; "
+                   f"{exc.reason}); the file is damaged or not FER-2013: download it again")
+            if on_error == "raise":
+                raise DataFormatError(f"{path.name}: {msg}") from None
+            report.skipped.append(("rest of file", msg))
         finally:
             bar.close()
     finally:
@@ -545,8 +583,8 @@ def read_image_folders(root: str | Path, *, on_error: str = "raise",
         rel = f"{f.parent.parent.name}/{f.parent.name}/{f.name}"
         try:
             with Image.open(f) as im:
-                arr = np.asarray(im.convert("L"))
-        except (UnidentifiedImageError, OSError) as exc:
+                arr = _grey(im)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             if on_error == "raise":
                 raise DataFormatError(f"{rel}: not a readable image ({exc}); remove or replace it")
             report.skipped.append((rel, "not a readable image"))
@@ -564,6 +602,10 @@ def read_image_folders(root: str | Path, *, on_error: str = "raise",
         images.append(arr)
         labels.append(label)
         usage.append(split)
+    if not images:
+        reasons = "; ".join(f"{f}: {why}" for f, why in report.skipped[:3])
+        raise DataFormatError(f"{root.name}: none of its {report.n_read:,} images could be used "
+                              f"({reasons}{' …' if len(report.skipped) > 3 else ''})")
     if "Test" in usage:
         report.notes.append("test images without a PublicTest_/PrivateTest_ prefix are in split "
                             "'Test': there is no PublicTest for early stopping; hold out part "
@@ -572,6 +614,33 @@ def read_image_folders(root: str | Path, *, on_error: str = "raise",
                       labels=np.asarray(labels, dtype=np.int64), usage=np.asarray(usage),
                       rows=np.full(len(images), -1, dtype=np.int64),
                       source=f"FER-2013 image folders ({root.name}/)", report=report)
+
+
+def _grey(im) -> np.ndarray:
+    """A Pillow image as grey ``uint8``: 16-bit grey is scaled, as :func:`fer_utils.faces.read_image`
+    scales it (never clipped at 255); every other mode through Pillow's conversion."""
+    if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG"):
+        from fer_utils.faces import _to_rgb
+
+        return _to_rgb(im)[..., 0]
+    return np.asarray(im.convert("L"))
+
+
+def stratified_limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """At most ``limit`` of ``idx``, stratified by ``labels[idx]`` and seeded (sorted indices).
+
+    How every experiment of the course takes a smaller training or evaluation set
+    (``train_limit``, ``eval_limit``): the class balance of the full split is kept."""
+    if limit is None or limit >= len(idx):
+        return idx
+    n_classes = len(np.unique(labels[idx]))
+    if limit < n_classes or len(idx) - limit < n_classes:
+        # too few to keep or to leave out one of each class (e.g. 300 of 301 images):
+        # stratifying is impossible, and a seeded random subset differs from it by a few images
+        return np.sort(np.random.default_rng(seed).choice(idx, size=limit, replace=False))
+    from sklearn.model_selection import train_test_split
+    keep, _ = train_test_split(idx, train_size=limit, stratify=labels[idx], random_state=seed)
+    return np.sort(keep)
 
 
 def describe(ds: FERDataset) -> str:

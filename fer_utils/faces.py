@@ -21,6 +21,7 @@ and turns everything it cannot use into an :class:`ImageError` with a readable m
 from __future__ import annotations
 
 from dataclasses import dataclass
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,10 @@ DETECTORS = ("haar", "mediapipe")
 MAX_PIXELS = 80_000_000  # larger files are refused before decoding (≈ 240 MB as RGB)
 MAX_SIDE = 2048  # larger images are shrunk after decoding: detection needs no more
 FACE_SIZE = 48
+
+
+class ImageWarning(UserWarning):
+    """An image was read, but not all of it (the first frame of an animation)."""
 
 
 class ImageError(ValueError):
@@ -70,6 +75,13 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> np.ndarray:
             if w * h > MAX_PIXELS:
                 raise ImageError(f"{path.name}: {w}×{h} pixels is too large "
                                  f"(limit {MAX_PIXELS // 1_000_000} megapixels); shrink it first")
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(f"{path.name}: an animation of {frames} frames; only the first "
+                              "is read", ImageWarning, stacklevel=2)
+            if im.format == "JPEG" and max(w, h) > 2 * max_side:
+                # decode at 1/2, 1/4 or 1/8 scale: a 79-megapixel photo never sits in memory
+                im.draft("RGB", (max_side, max_side))
             im.load()
             im = ImageOps.exif_transpose(im)
             rgb = _to_rgb(im)
@@ -88,7 +100,14 @@ def _to_rgb(im) -> np.ndarray:
     """Any Pillow image → RGB uint8."""
     from PIL import Image
 
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if im.mode in ("I;16", "I;16B", "I;16L") or (im.mode == "I" and im.format == "PNG"):
+        # 16-bit grey: 0–65535 scaled to 0–255 (files that hold 8-bit values in a 16-bit
+        # container, all ≤ 255, are kept as they are)
+        a = np.asarray(im, dtype=np.float64)
+        if a.max() > 255:
+            a = a / 257.0
+        return np.repeat(np.clip(a.round(), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    if im.mode in ("I", "F"):
         a = np.asarray(im, dtype=np.float64)
         lo, hi = float(a.min()), float(a.max())
         a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
@@ -150,6 +169,11 @@ class FaceDetector:
         default 1.1 finds more faces in still photos at about twice the time.
     min_confidence : float
         MediaPipe's score threshold.
+    tile : bool
+        MediaPipe also searches overlapping square tiles of the image (:func:`tiles`), so
+        that group photos work; ``False`` looks at the whole image only (one call, fastest).
+    tile_min : int
+        Smallest tile side in pixels.
 
     Examples
     --------
@@ -160,10 +184,12 @@ class FaceDetector:
     """
 
     def __init__(self, kind: str = "haar", *, min_size: int = 24, scale_factor: float = 1.1,
-                 min_neighbors: int = 5, min_confidence: float = 0.5) -> None:
+                 min_neighbors: int = 5, min_confidence: float = 0.5, tile: bool = True,
+                 tile_min: int = 96) -> None:
         if kind not in DETECTORS:
             raise ValueError(f"unknown detector {kind!r}; choose one of {', '.join(DETECTORS)}")
         self.kind, self.min_size = kind, min_size
+        self.tile, self.tile_min = tile, tile_min
         self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
         self.min_confidence = min_confidence
         if kind == "haar":
@@ -190,18 +216,25 @@ class FaceDetector:
         return sorted(faces, key=lambda f: -f.box[2] * f.box[3])
 
     def _mediapipe(self, image: np.ndarray) -> list[Face]:
+        """MediaPipe's short-range detector sees the whole image squeezed to 128×128, so the
+        faces of a group photo (five in a row, a 2×2 grid) come out too small or squashed to
+        be found. It therefore also looks at overlapping square tiles (:func:`tiles`) and
+        merges what it finds (:func:`merge_faces`)."""
         rgb = image if image.ndim == 3 and image.shape[2] == 3 else np.repeat(
             to_gray(image)[..., None], 3, axis=2)
-        h, w = rgb.shape[:2]
-        result = self._impl.process(np.ascontiguousarray(rgb))
         faces = []
-        for det in result.detections or []:
-            rb = det.location_data.relative_bounding_box
-            x0, y0 = max(0, round(rb.xmin * w)), max(0, round(rb.ymin * h))
-            x1, y1 = min(w, round((rb.xmin + rb.width) * w)), min(h, round((rb.ymin + rb.height) * h))
-            if x1 - x0 >= self.min_size and y1 - y0 >= self.min_size:
-                faces.append(Face((x0, y0, x1 - x0, y1 - y0), float(det.score[0])))
-        return faces
+        windows = tiles(rgb.shape[:2], self.tile_min) if self.tile else [
+            (0, 0, rgb.shape[1], rgb.shape[0])]
+        for x, y, w, h in windows:
+            part = np.ascontiguousarray(rgb[y:y + h, x:x + w])
+            for det in self._impl.process(part).detections or []:
+                rb = det.location_data.relative_bounding_box
+                x0, y0 = max(0, round(rb.xmin * w)), max(0, round(rb.ymin * h))
+                x1 = min(w, round((rb.xmin + rb.width) * w))
+                y1 = min(h, round((rb.ymin + rb.height) * h))
+                if x1 - x0 >= self.min_size and y1 - y0 >= self.min_size:
+                    faces.append(Face((x + x0, y + y0, x1 - x0, y1 - y0), float(det.score[0])))
+        return merge_faces(faces)
 
     def close(self) -> None:
         if self.kind == "mediapipe":
@@ -215,6 +248,41 @@ class FaceDetector:
 
     def __repr__(self) -> str:
         return f"FaceDetector({self.kind!r})"
+
+
+def tiles(shape: tuple[int, int], min_side: int = 96) -> list[tuple[int, int, int, int]]:
+    """Windows ``(x, y, w, h)`` for a detector that works best on square images: the whole
+    image; square tiles of side ``min(h, w)`` along its longer side (a row of faces); and
+    tiles of half that side over the image (a grid of faces) when that is at least
+    ``min_side``. Tiles overlap by half, so a face is whole in at least one of them."""
+    h, w = shape
+    out = [(0, 0, w, h)]
+    side = min(h, w)
+    for level, size in enumerate((side, side // 2)):
+        if level and size < min_side:
+            break
+        step = max(1, size // 2)
+        xs = sorted({*range(0, w - size + 1, step), w - size})
+        ys = sorted({*range(0, h - size + 1, step), h - size})
+        out += [(x, y, size, size) for y in ys for x in xs if (x, y, size, size) != (0, 0, w, h)]
+    return out
+
+
+def merge_faces(faces: list[Face], overlap: float = 0.4) -> list[Face]:
+    """One box per face from the detections of several windows: a box that overlaps a
+    better-scored one by more than ``overlap`` of the smaller box's area is dropped."""
+    kept: list[Face] = []
+    for f in sorted(faces, key=lambda f: -(f.score or 0)):
+        x, y, w, h = f.box
+        for k in kept:
+            kx, ky, kw, kh = k.box
+            ix = max(0, min(x + w, kx + kw) - max(x, kx))
+            iy = max(0, min(y + h, ky + kh) - max(y, ky))
+            if ix * iy > overlap * min(w * h, kw * kh):
+                break
+        else:
+            kept.append(f)
+    return kept
 
 
 def _mediapipe_detector(min_confidence: float):

@@ -280,7 +280,7 @@ def _task_model_path(model_path) -> Path:
     if not value:
         raise LandmarkError(
             "the 'tasks' landmark backend needs MediaPipe's FaceLandmarker model: download "
-            f"{TASK_MODEL_URL} once and pass model_path=... (command line: --model), or set "
+            f"{TASK_MODEL_URL} once and pass model_path=... (command line: --landmarker), or set "
             f"${TASK_MODEL_ENV} to its path")
     path = Path(value).expanduser()
     if not path.is_file():

@@ -24,23 +24,19 @@ tests a stored model again from the landmarks, to check that its metrics come ou
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
 
-from fer_utils import paths, runtime
-from fer_utils.train import ExperimentConfig
+from fer_utils import experiment, paths, runtime
+from fer_utils.data import CLASS_NAMES
+from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key
 
 INPUTS = ("esmap-reference", "esmap-pooled", "image")
 PROTOCOLS = ("random-30-70", "fer2013")
-MAX_MODEL_BYTES = 8_000_000
 _SCALE = {"esmap-reference": 1 / 255.0, "esmap-pooled": 10.0, "image": 1 / 255.0}
 
 
@@ -62,6 +58,7 @@ class MapConfig(ExperimentConfig):
     QUICK_LIMITS: ClassVar[tuple[int, int, int]] = (600, 300, 2)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         from fer_utils.models import BUILDERS
 
         if self.input not in INPUTS:
@@ -181,42 +178,16 @@ def table_configs() -> list[MapConfig]:
 # running
 # --------------------------------------------------------------------------------------
 
-@dataclass
-class MapArtifact:
-    path: Path
-    config: MapConfig
-    metrics: dict
-    history: dict
+class MapArtifact(experiment.Artifact):
+    """A finished ES-MAP experiment (a folder under ``data/esmap/``)."""
 
     @classmethod
-    def from_folder(cls, path: str | Path) -> MapArtifact:
-        """The finished experiment in ``path`` (a folder under ``data/esmap/``)."""
-        path = Path(path)
-        for f in ("metrics.json", "history.json"):
-            if not (path / f).is_file():
-                raise FileNotFoundError(f"{path} is not a finished ES-MAP experiment: no {f}")
-        metrics = json.loads((path / "metrics.json").read_text())
-        return cls(path, MapConfig.from_dict(metrics["config"]), metrics,
-                   json.loads((path / "history.json").read_text()))
-
-    def load_model(self):
-        import keras
-
-        model = self.path / "model.keras"
-        if not model.is_file():
-            raise FileNotFoundError(f"{self.path.name} keeps metrics only "
-                                    f"({self.metrics.get('model_kept', 'no model')}); re-run "
-                                    "it to get the model")
-        return keras.models.load_model(model)
+    def from_folder(cls, path: str | Path, config_cls=None) -> "MapArtifact":
+        return super().from_folder(path, config_cls or MapConfig)
 
 
-def find_artifact(config: MapConfig, data: str, root: Path | None = None) -> MapArtifact | None:
-    from fer_utils.train import artifact_key  # same key formula as every artifact
-
-    try:
-        return MapArtifact.from_folder((root or artifacts_root()) / artifact_key(config, data))
-    except FileNotFoundError:  # not run, or not finished
-        return None
+def find_artifact(config: MapConfig, data: DataRef, root: Path | None = None) -> MapArtifact | None:
+    return experiment.find_artifact(config, data, root or artifacts_root(), MapArtifact)
 
 
 def load_or_run(config: MapConfig, ds=None, marks=None, **kwargs) -> MapArtifact:
@@ -224,10 +195,9 @@ def load_or_run(config: MapConfig, ds=None, marks=None, **kwargs) -> MapArtifact
     else :func:`run` — :meth:`MapConfig.quick` in quick mode. The same rule as
     :func:`fer_utils.train.load_or_train`; ``kwargs`` go to :func:`run`."""
     from fer_utils.data import load_fer2013
-    from fer_utils.train import committed_or_run
 
     ds = load_fer2013() if ds is None else ds
-    return committed_or_run(config, ds, find_artifact,
+    return experiment.committed_or_run(config, ds, find_artifact,
                             paths.artifacts_dir(committed=True) / "esmap",
                             lambda c, d, **kw: run(c, d, marks, **kw), **kwargs)
 
@@ -245,13 +215,12 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         Landmarks of ``ds.images`` (default: :func:`fer_utils.landmarks.dataset_landmarks`,
         cached on disk).
     """
-    runtime.disable_onednn()
+    runtime.configure_onednn()
     from fer_utils import esmap, models
     from fer_utils.data import load_fer2013
-    from fer_utils.train import _protocol_callback, _seed_everything, artifact_key, data_id
 
     ds = load_fer2013() if ds is None else ds
-    did = data_id(ds)
+    did = DataRef.of(ds)
     root = root or artifacts_root()
     if not retrain:
         found = find_artifact(config, did, root)
@@ -259,15 +228,8 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
             return found
     marks = _landmarks_of(ds, marks, progress)
 
-    import keras
-    from tqdm.auto import tqdm
-
-    out = root / artifact_key(config, did)
-    ckpt = out / "checkpoint"
-    ckpt.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    _seed_everything(config.seed)
-
+    key = artifact_key(config, did)
+    experiment.seed_everything(config.seed)
     y = ds.labels
     tr, va, te_all, te = _split(config, ds, marks)
 
@@ -277,37 +239,34 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     x_va = None if va is None else make_inputs(config.input, va, ds.images, marks.points, base)
     x_te = make_inputs(config.input, te, ds.images, marks.points, base)
     prep_seconds = time.perf_counter() - t0
-    eye = np.eye(7, dtype=np.float32)
+    n_classes = len(CLASS_NAMES)
+    eye = np.eye(n_classes, dtype=np.float32)
 
-    state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
-             "seconds": 0.0, "history": {}}
-    if (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file():
-        state = json.loads((ckpt / "state.json").read_text())
-        model = keras.models.load_model(ckpt / "last.keras")
-    else:
+    def build():
+        import keras
+
         model = models.build(config.model, input_shape=x_tr.shape[1:],
-                             scale=_SCALE[config.input], n_classes=7, **config.model_args)
+                             scale=_SCALE[config.input], n_classes=n_classes, **config.model_args)
         model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                       loss="categorical_crossentropy", metrics=["accuracy"])
-    rules = SimpleNamespace(monitor="val_accuracy", patience=config.patience,
-                            lr_patience=config.lr_patience, lr_factor=config.lr_factor)
+        return model
+
     if va is None:  # the paper's protocol: fixed epochs, nothing selected on test data
-        rules = SimpleNamespace(monitor="accuracy", patience=config.epochs + 1,
-                                lr_patience=config.epochs + 1, lr_factor=1.0)
-    finished = state["epoch"] >= config.epochs or state["wait"] >= rules.patience
-    with tqdm(total=config.epochs, initial=state["epoch"], desc=out.name, unit="epoch",
-              disable=not progress) as bar:
-        if not finished:
-            model.fit(x_tr.astype(np.float32), eye[y[tr]], batch_size=config.batch_size,
-                      epochs=config.epochs, initial_epoch=state["epoch"], verbose=0,
-                      shuffle=True,
-                      validation_data=None if va is None else (x_va.astype(np.float32),
-                                                              eye[y[va]]),
-                      callbacks=[_protocol_callback(rules, ckpt, state, bar)])
-    final = keras.models.load_model(ckpt / ("best.keras" if va is not None else "last.keras"))
+        rules = experiment.FitRules("accuracy", config.epochs + 1, config.epochs + 1, 1.0)
+    else:
+        rules = experiment.FitRules("val_accuracy", config.patience, config.lr_patience,
+                                    config.lr_factor)
+    ckpt = experiment.checkpoint_dir(f"esmap-{key}")
+    fit_data = {"x": x_tr.astype(np.float32), "y": eye[y[tr]], "batch_size": config.batch_size,
+                "shuffle": True,
+                "validation_data": None if va is None else (x_va.astype(np.float32), eye[y[va]])}
+    final, state = experiment.fit_resumable(
+        build, fit_data, epochs=config.epochs, rules=rules, ckpt=ckpt, desc=key,
+        progress=progress, final="best" if va is not None else "last")
     test, test_all = _test(final, x_te, y, te, te_all)
     result = {
-        "config": config.to_dict(), "data": did, "source": ds.source,
+        "config": config.to_dict(), "data": did.name, "data_fingerprint": did.fingerprint,
+        "key_schema": experiment.KEY_SCHEMA, "source": ds.source,
         "model_name": final.name, "params": models.count_params(final),
         "input_shape": list(x_tr.shape[1:]),
         "epochs_trained": state["epoch"], "best_epoch": state["best_epoch"],
@@ -318,21 +277,11 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         "baseline_neutral_faces": base.n_global,
         "test": test, "test_all": test_all,
     }
-    tmp = out / "model.keras"
-    from fer_utils.train import save_inference_model
-
-    save_inference_model(final, tmp)
-    if tmp.stat().st_size > MAX_MODEL_BYTES:
-        result["model_kept"] = f"no: {tmp.stat().st_size / 1e6:.0f} MB is too large to commit"
-        tmp.unlink()
-    elif config.seed != 0:  # repeats are for the mean ± sd; one model per cell is enough
-        result["model_kept"] = "no: a repeated run (seed 0 of the same cell keeps its model)"
-        tmp.unlink()
-    else:
-        result["model_kept"] = "yes"
-    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
-    (out / "metrics.json").write_text(json.dumps(result, indent=1))
-    shutil.rmtree(ckpt)
+    # repeats are for the mean ± sd; one model per cell is enough
+    keep = True if config.seed == 0 else "a repeated run (seed 0 of the same cell keeps its model)"
+    out = root / key
+    experiment.finish_artifact(out, final, result, state["history"], keep_model=keep)
+    experiment.remove_checkpoint(ckpt)
     return MapArtifact(out, config, result, state["history"])
 
 
@@ -352,7 +301,7 @@ def _split(config: MapConfig, ds, marks):
     Train and validation hold only faces with landmarks; the test part holds every image of
     the test split (undetected ones count as errors end to end), ``detected test`` its faces.
     """
-    from fer_utils.train import stratified_limit
+    from fer_utils.data import stratified_limit
 
     y, found = ds.labels, marks.found
     tr_all, va_all, te_all = protocol_split(ds.usage, y, config.protocol, config.seed)
@@ -366,7 +315,6 @@ def _split(config: MapConfig, ds, marks):
 def _test(model, x_te: np.ndarray, y: np.ndarray, te: np.ndarray, te_all: np.ndarray):
     """Metrics on the detected test faces, and end to end over the whole test split."""
     from fer_utils import metrics as M
-    from fer_utils.data import CLASS_NAMES
 
     t0 = time.perf_counter()
     pred = np.concatenate([model(x_te[s:s + 256].astype(np.float32), training=False).numpy()
@@ -388,16 +336,17 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = Fal
     ``FileNotFoundError`` for an artifact that keeps metrics only, and ``ValueError`` when
     ``ds`` is not the data it was trained on.
     """
-    runtime.disable_onednn()
+    runtime.configure_onednn()
     from fer_utils import esmap
     from fer_utils.data import load_fer2013
-    from fer_utils.train import data_id
 
     model = artifact.load_model()
     ds = load_fer2013() if ds is None else ds
-    if data_id(ds) != artifact.metrics["data"]:
-        raise ValueError(f"{artifact.path.name} was trained on {artifact.metrics['data']!r}, "
-                         f"not on {data_id(ds)!r}")
+    trained_on = artifact.metrics.get("data_fingerprint")
+    if DataRef.of(ds).fingerprint != trained_on:
+        raise ValueError(f"{artifact.path.name} was trained on other data "
+                         f"({artifact.metrics['data']}, fingerprint {trained_on}) than "
+                         f"{ds.source} (fingerprint {DataRef.of(ds).fingerprint})")
     marks = _landmarks_of(ds, marks, progress)
     tr, _, te_all, te = _split(artifact.config, ds, marks)
     base = esmap.fit_baseline(marks.points[tr], ds.labels[tr], source="training part")

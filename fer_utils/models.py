@@ -100,7 +100,8 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
     * base: two Conv 3×3 (8 filters, no padding) → batch norm → ReLU;
     * four residual modules with 16, 32, 64, 128 filters. Main path: separable Conv 3×3 →
       BN → ReLU → separable Conv 3×3 → BN → max pooling 3×3 stride 2. Shortcut: Conv 1×1
-      stride 2 → BN. The two paths are added;
+      stride 2 → BN (built as every-second-pixel subsampling, then Conv 1×1: the same
+      function, safe under oneDNN). The two paths are added;
     * a Conv 3×3 with one filter per class → global average pooling → softmax.
 
     No fully connected layer: with 7 classes the network has 58,423 parameters whatever the
@@ -141,8 +142,11 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
         x = L.Conv2D(8, 3, use_bias=False, kernel_regularizer=reg, name=f"base_conv{i}")(x)
         x = L.Activation("relu", name=f"base_relu{i}")(bn(x, f"base_bn{i}"))
     for i, filters in enumerate((16, 32, 64, 128), start=1):
-        shortcut = L.Conv2D(filters, 1, strides=2, padding="same", use_bias=False,
-                            name=f"m{i}_shortcut")(x)
+        # the 1×1 stride-2 projection, written as "take every second pixel, then 1×1 conv":
+        # the same function and weights, without the strided 1×1 convolution whose gradient
+        # crashes oneDNN (fer_utils.runtime, "oneDNN")
+        shortcut = L.AveragePooling2D(1, strides=2, name=f"m{i}_subsample")(x)
+        shortcut = L.Conv2D(filters, 1, use_bias=False, name=f"m{i}_shortcut")(shortcut)
         shortcut = bn(shortcut, f"m{i}_shortcut_bn")
         x = L.SeparableConv2D(filters, 3, padding="same", use_bias=False, depthwise_regularizer=reg,
                               pointwise_regularizer=reg, name=f"m{i}_sep1")(x)
@@ -156,6 +160,37 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
     x = L.GlobalAveragePooling2D(name="gap")(x)
     outputs = L.Activation("softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name or "mini_xception")
+
+
+def vgg_net(*, widths=(32, 64, 128, 256), convs: int = 2, n_classes: int = 7,
+            dropout: float = 0.4, head_units: int = 256, bn_momentum: float = 0.9,
+            name: str | None = None):
+    """A VGG-style network sized for two CPU cores: the recipe chapter's model.
+
+    Four stages at 48, 24, 12 and 6 pixels, each ``convs`` × [Conv 3×3 → batch norm → ReLU]
+    with ``widths`` filters, then 2×2 max pooling and a light spatial dropout; a head of
+    flatten (3×3×256) → Dense(``head_units``) → batch norm → ReLU → dropout → softmax.
+    1.77 M parameters at the defaults, no strided 1×1 convolution (safe under oneDNN). Input:
+    raw 48×48×1 grey values, scaled inside the model.
+    """
+    keras = _keras()
+    L = keras.layers
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = _preprocess(inputs, INPUT_SHAPE[0], "unit")
+    for i, filters in enumerate(widths, start=1):
+        for j in range(1, convs + 1):
+            x = L.Conv2D(filters, 3, padding="same", use_bias=False, name=f"s{i}_conv{j}")(x)
+            x = L.BatchNormalization(momentum=bn_momentum, name=f"s{i}_bn{j}")(x)
+            x = L.Activation("relu", name=f"s{i}_relu{j}")(x)
+        x = L.MaxPooling2D(2, name=f"s{i}_pool")(x)
+        x = L.SpatialDropout2D(0.1, name=f"s{i}_drop")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(head_units, use_bias=False, name="fc")(x)
+    x = L.BatchNormalization(momentum=bn_momentum, name="fc_bn")(x)
+    x = L.Activation("relu", name="fc_relu")(x)
+    x = L.Dropout(dropout, name="dropout")(x)
+    outputs = L.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name or "vgg_net")
 
 
 def _map_input(input_shape, scale: float | None):
@@ -370,7 +405,7 @@ def set_base_trainable(model, trainable: bool | int) -> int:
     return len(model.trainable_weights)
 
 
-BUILDERS = {"cnn": plain_cnn, "mini_xception": mini_xception, "esh_net": esh_net,
+BUILDERS = {"cnn": plain_cnn, "mini_xception": mini_xception, "vgg_net": vgg_net, "esh_net": esh_net,
             "convnet4": convnet4, "resnet50": resnet50, "vgg16": vgg16}
 
 
@@ -378,6 +413,14 @@ def build(kind: str, **kwargs):
     """Build a model by name (``"cnn"``, ``"mini_xception"``); keyword arguments go to the builder."""
     if kind not in BUILDERS:
         raise ValueError(f"unknown model {kind!r}; available: {', '.join(sorted(BUILDERS))}")
+    import inspect
+
+    accepted = inspect.signature(BUILDERS[kind]).parameters
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        options = sorted(k for k in accepted if k not in ("n_classes", "name"))
+        raise ValueError(f"unknown argument(s) {unknown} for model {kind!r}; it takes "
+                         f"{', '.join(options)}")
     return BUILDERS[kind](**kwargs)
 
 

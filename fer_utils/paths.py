@@ -36,7 +36,14 @@ def cache_dir() -> Path:
     """Folder for parsed-array caches: ``$FER_CACHE_DIR``, else ``~/.cache/fer_utils``."""
     value = os.environ.get(CACHE_ENV, "").strip()
     path = Path(value).expanduser() if value else DEFAULT_CACHE_DIR.expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"{CACHE_ENV} is {path}, which is a file, not a folder: point it at a "
+                         "folder (or unset it)") from None
+    except PermissionError:
+        raise ValueError(f"{CACHE_ENV} is {path}, which cannot be created here (permission "
+                         "denied): point it at a folder you can write") from None
     return path
 
 
@@ -59,6 +66,17 @@ def artifacts_dir(committed: bool = False) -> Path:
     if not committed and os.environ.get("FER_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}:
         return cache_dir() / "quick-artifacts"
     return repo_root() / "data"
+
+
+def checkpoints_dir() -> Path:
+    """Checkpoints of training runs in progress (:func:`fer_utils.experiment.checkpoint_dir`):
+    ``<repo>/checkpoints`` when artifacts go to the repository's ``data/`` (a small checkpoint
+    may be committed, so a long run continues on the next machine), else a hidden
+    ``.checkpoints`` folder beside the artifacts. Never inside ``data/``."""
+    artifacts = artifacts_dir()
+    if artifacts == repo_root() / "data":
+        return repo_root() / "checkpoints"
+    return artifacts / ".checkpoints"
 
 
 def temp_sibling(path: os.PathLike | str) -> Path:
@@ -104,3 +122,52 @@ def display_path(path: os.PathLike | str) -> str:
         except ValueError:
             continue
     return path.name
+
+
+def output_dir(path: os.PathLike | str, *, flag: str = "output folder") -> Path:
+    """A folder for a command's outputs, created if needed; a path that cannot be one (a file,
+    a folder under a file, no permission) is a ``ValueError`` in one line naming ``flag``."""
+    path = Path(path).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"{flag} {path}: a file is in the way (it or a folder above it is a "
+                         "file); choose another folder") from None
+    except PermissionError:
+        raise ValueError(f"{flag} {path}: cannot create it (permission denied)") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path}: cannot write there (permission denied)")
+    return path
+
+
+def output_file(path: os.PathLike | str, *, flag: str = "output file") -> Path:
+    """A file a command will write: its folder is made by :func:`output_dir`, and the path
+    itself must not be a folder. Same one-line errors."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{flag} {path}: is a folder; give a file name")
+    output_dir(path.parent if str(path.parent) else ".", flag=flag)
+    return path
+
+
+def unique_stems(names: list[str]) -> list[str]:
+    """One output name per input file: its stem, with ``-2``, ``-3`` … added to the stems that
+    several inputs share (``a/face.jpg`` and ``b/face.jpg`` → ``face``, ``face-2``), so no
+    output overwrites another's."""
+    seen: dict[str, int] = {}
+    taken = {Path(n).stem for n in names}
+    out = []
+    for n in names:
+        stem = Path(n).stem
+        if stem in seen:
+            k = seen[stem] + 1
+            while f"{stem}-{k}" in taken:
+                k += 1
+            seen[stem] = k
+            taken.add(f"{stem}-{k}")
+            out.append(f"{stem}-{k}")
+        else:
+            seen[stem] = 1
+            out.append(stem)
+    return out
+

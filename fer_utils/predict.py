@@ -38,9 +38,10 @@ def default_model_path() -> Path:
     FileNotFoundError
         No trained default model is present (say how to get one).
     """
-    from fer_utils.train import TrainConfig, artifact_key
+    from fer_utils.experiment import DataRef, artifact_key
+    from fer_utils.train import TrainConfig
 
-    key = artifact_key(TrainConfig.named(DEFAULT_CONFIG), "fer2013")
+    key = artifact_key(TrainConfig.named(DEFAULT_CONFIG), DataRef.official_fer2013())
     for root in (paths.repo_root() / "data", paths.artifacts_dir()):
         f = root / key / "model.keras"
         if f.is_file():
@@ -94,7 +95,7 @@ class Classifier:
     def __init__(self, model=None, backend: str = "tflite", *, class_names=None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        runtime.disable_onednn()
+        runtime.configure_onednn()
         import keras
 
         if isinstance(model, keras.Model):

@@ -33,6 +33,10 @@ from typing import Callable
 import numpy as np
 
 from fer_utils import paths, sources
+from fer_utils.experiment import DataRef
+
+#: the data of the book's committed artifacts
+FER2013 = DataRef.official_fer2013()
 
 KINDS = ("target", "reproduce", "direction", "reference", "explained", "not reproducible")
 
@@ -134,7 +138,7 @@ class Evidence:
         """``metrics.json`` of the named training config on FER-2013, or None."""
         from fer_utils import train
 
-        art = train.find_artifact(train.TrainConfig.named(name), "fer2013", self.folder)
+        art = train.find_artifact(train.TrainConfig.named(name), FER2013, self.folder)
         return None if art is None else art.metrics
 
     def map_metrics(self, prefix: str) -> list[dict]:
@@ -144,7 +148,7 @@ class Evidence:
         out = []
         for config in mapnet.table_configs():
             if config.name.startswith(prefix):
-                art = mapnet.find_artifact(config, "fer2013", self.folder / "esmap")
+                art = mapnet.find_artifact(config, FER2013, self.folder / "esmap")
                 if art is not None:
                     out.append(art.metrics)
         return out

@@ -18,96 +18,29 @@ The artifact holds ``model.keras`` (the best model), ``config.json``, ``history.
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
 
-from fer_utils import paths, runtime
-from fer_utils.data import CLASS_NAMES, FERDataset, load_fer2013
+from fer_utils import experiment, paths, runtime
+from fer_utils.data import CLASS_NAMES, FERDataset, load_fer2013, stratified_limit  # noqa: F401
+from fer_utils.experiment import (  # noqa: F401  (the core's names, re-exported for readers of train)
+    MAX_MODEL_BYTES,
+    Artifact,
+    DataRef,
+    ExperimentConfig,
+    artifact_key,
+    committed_or_run,
+    large_model_path,
+    save_inference_model,
+)
 
 LABEL_SETS = ("fer", "fer-clean", "ferplus-majority", "ferplus-crossentropy")
-_CHECKPOINT = "checkpoint"
-#: Models larger than this are not kept in an artifact (metrics and history are): VGG-16 and
-#: ResNet-50 weigh 60–100 MB, too much to commit. Re-run the config to get the model.
-MAX_MODEL_BYTES = 8_000_000
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """What every experiment config of the course shares (:class:`TrainConfig`,
-    :class:`fer_utils.mapnet.MapConfig`): the training budget and schedule, the seed, the
-    subset sizes, and how a config is read, written, changed and made quick. Every field is
-    part of the artifact key. Subclasses add what is trained on what, and may change defaults.
-
-    Attributes
-    ----------
-    epochs, batch_size, learning_rate : training length, batch and Adam's initial rate.
-    patience, lr_patience, lr_factor : early stopping and learning-rate schedule.
-    seed : int
-        Seeds NumPy, Python and TensorFlow (weights, shuffling, augmentation).
-    train_limit, eval_limit : int or None
-        Use at most this many images of Training / of each evaluation split (a stratified
-        subset). ``None`` uses all.
-    """
-
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    patience: int = 6
-    lr_patience: int = 3
-    lr_factor: float = 0.5
-    seed: int = 0
-    train_limit: int | None = None
-    eval_limit: int | None = None
-
-    #: quick mode (:meth:`quick`): at most this many training images, evaluation images per
-    #: split and epochs
-    QUICK_LIMITS: ClassVar[tuple[int, int, int]] = (1500, 300, 2)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        """Build from a dict, rejecting unknown keys by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown config key(s) {unknown}; valid keys: {sorted(known)}")
-        return cls(**d)
-
-    @classmethod
-    def from_json(cls, path: str | Path):
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such config file")
-        try:
-            d = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path.name}: not valid JSON ({exc})") from None
-        return cls.from_dict(d)
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
-
-    def quick(self):
-        """The quick-mode version (tests, CI) within :attr:`QUICK_LIMITS`. A different config,
-        so it never overwrites a real artifact."""
-        n_train, n_eval, epochs = self.QUICK_LIMITS
-        return self.replace(train_limit=min(self.train_limit or 10**9, n_train),
-                            eval_limit=min(self.eval_limit or 10**9, n_eval),
-                            epochs=min(self.epochs, epochs))
-
-    def for_runtime(self):
-        """:meth:`quick` when ``FER_QUICK`` is set, else the config itself (for notebooks)."""
-        return self.quick() if runtime.quick_mode() else self
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("plateau", "cosine")
 
 
 @dataclass(frozen=True)
@@ -137,8 +70,18 @@ class TrainConfig(ExperimentConfig):
         PublicTest quantity for model choice, early stopping and plateau detection.
     mask : str
         Cover a face region in every image, for training and evaluation alike (one of
-        :data:`fer_utils.masks.MASKS`; ``"none"`` by default). Left out of the artifact key
-        when ``"none"``, so configs written before masks existed keep their artifacts.
+        :data:`fer_utils.masks.MASKS`; ``"none"`` by default).
+    optimizer : {"adam", "sgd"}
+        Adam, or SGD with Nesterov momentum 0.9; ``weight_decay`` (decoupled) for either.
+    schedule : {"plateau", "cosine"}
+        ``"plateau"``: divide the rate by ``1/lr_factor`` after ``lr_patience`` epochs without
+        progress on PublicTest. ``"cosine"``: a cosine decay over all ``epochs`` (after
+        ``warmup_epochs`` of linear warm-up), blind to PublicTest.
+    label_smoothing : float
+        Cross-entropy against targets mixed with the uniform distribution.
+    erasing : float
+        Probability of random erasing: a random rectangle (2–25 % of the face) of an
+        augmented training image is filled with noise.
     """
 
     name: str = "cnn"
@@ -153,8 +96,22 @@ class TrainConfig(ExperimentConfig):
     class_weights: bool = False
     monitor: str = "val_accuracy"
     mask: str = "none"
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "plateau"
+    warmup_epochs: int = 0
+    label_smoothing: float = 0.0
+    erasing: float = 0.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        for name in ("label_smoothing", "erasing"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"config field {name!r} must be in [0, 1), not {getattr(self, name)}")
         from fer_utils.masks import MASKS
         if self.mask not in MASKS:
             raise ValueError(f"unknown mask {self.mask!r}; choose one of {', '.join(MASKS)}")
@@ -187,93 +144,19 @@ def config_dirs() -> list[Path]:
     return [d for d in (Path(__file__).parent / "configs",) if d.is_dir()]
 
 
-def data_id(ds: FERDataset) -> str:
-    """A short identifier of the data an experiment runs on (part of the artifact key)."""
-    if ds.is_sample:
-        return "sample"
-    return "fer2013" if ds.has_row_order else "fer2013-folders"
+def data_id(ds: FERDataset) -> DataRef:
+    """The data an experiment runs on, by name and content (part of the artifact key)."""
+    return DataRef.of(ds)
 
 
-def artifact_key(config: TrainConfig, data: str) -> str:
-    """Folder name of an experiment's artifact: ``<name>-<data>-<10 hex of the config hash>``."""
-    d = config.to_dict()
-    if d.get("mask") == "none":  # added later: unmasked configs keep their old keys
-        del d["mask"]
-    blob = json.dumps({"config": d, "data": data}, sort_keys=True)
-    return f"{config.name}-{data}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
-
-
-@dataclass
-class Artifact:
-    """A trained experiment on disk."""
-
-    path: Path
-    config: TrainConfig
-    metrics: dict
-    history: dict
-
-    @property
-    def model_path(self) -> Path | None:
-        """The model file: in the artifact, or — for a model too large to commit — the local
-        copy that training left in the cache (:func:`large_model_path`); None if neither."""
-        for path in (self.path / "model.keras", large_model_path(self.path.name)):
-            if path.is_file():
-                return path
-        return None
-
-    @property
-    def has_model(self) -> bool:
-        return self.model_path is not None
-
-    def load_model(self):
-        import fer_utils  # noqa: F401
-        import keras
-        if not self.has_model:
-            raise FileNotFoundError(
-                f"{self.path.name} keeps metrics only ({self.metrics.get('model_kept', 'no model')}); "
-                "train the config again (python -m fer_utils train ... --retrain) to get the model")
-        return keras.models.load_model(self.model_path)
-
-    @property
-    def display(self) -> str:
-        """The artifact's path relative to the repository (for messages and notebooks)."""
-        try:
-            return self.path.resolve().relative_to(paths.repo_root().resolve()).as_posix()
-        except ValueError:
-            return self.path.name
-
-
-def find_artifact(config: TrainConfig, data: str, root: Path | None = None) -> Artifact | None:
+def find_artifact(config: TrainConfig, data: DataRef, root: Path | None = None) -> Artifact | None:
     """The complete artifact of ``config`` on ``data``, or None."""
-    path = (root or paths.artifacts_dir()) / artifact_key(config, data)
-    if not all((path / f).is_file() for f in ("metrics.json", "history.json")):
-        return None
-    metrics = json.loads((path / "metrics.json").read_text())
-    if not (path / "model.keras").is_file() and not str(metrics.get("model_kept", "")).startswith("no"):
-        return None  # an unfinished artifact
-    return Artifact(path, config, metrics, json.loads((path / "history.json").read_text()))
+    return experiment.find_artifact(config, data, root or paths.artifacts_dir())
 
 
 # --------------------------------------------------------------------------------------
 # data preparation
 # --------------------------------------------------------------------------------------
-
-def stratified_limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
-    """At most ``limit`` of ``idx``, stratified by ``labels[idx]`` and seeded (sorted indices).
-
-    How every experiment of the course takes a smaller training or evaluation set
-    (``train_limit``, ``eval_limit``): the class balance of the full split is kept."""
-    if limit is None or limit >= len(idx):
-        return idx
-    n_classes = len(np.unique(labels[idx]))
-    if limit < n_classes or len(idx) - limit < n_classes:
-        # too few to keep or to leave out one of each class (e.g. 300 of 301 images):
-        # stratifying is impossible, and a seeded random subset differs from it by a few images
-        return np.sort(np.random.default_rng(seed).choice(idx, size=limit, replace=False))
-    from sklearn.model_selection import train_test_split
-    keep, _ = train_test_split(idx, train_size=limit, stratify=labels[idx], random_state=seed)
-    return np.sort(keep)
-
 
 def prepare_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """Targets for a label set: (hard labels (N,), soft targets (N, C), keep mask (N,), class names)."""
@@ -321,10 +204,12 @@ def augmenter(config: TrainConfig):
 
 
 def make_dataset(images: np.ndarray, targets: np.ndarray, *, batch_size: int, shuffle: bool,
-                 augment=None, seed: int = 0, weights: np.ndarray | None = None):
+                 augment=None, seed: int = 0, weights: np.ndarray | None = None,
+                 erasing: float = 0.0):
     """A ``tf.data`` pipeline of raw images ``(N, 48, 48, 1) float32`` and targets.
 
-    Shuffling is seeded and reshuffled every epoch; augmentation runs on the fly.
+    Shuffling is seeded and reshuffled every epoch; augmentation (``augment``, then random
+    erasing with probability ``erasing``: :func:`random_erase`) runs on the fly.
     """
     import tensorflow as tf
 
@@ -342,7 +227,33 @@ def make_dataset(images: np.ndarray, targets: np.ndarray, *, batch_size: int, sh
     if augment is not None:
         ds = ds.map(lambda *t: (augment(t[0], training=True),) + t[1:],
                     num_parallel_calls=tf.data.AUTOTUNE)
+    if erasing:
+        gen = tf.random.Generator.from_seed(seed + 4)
+        ds = ds.map(lambda *t: (random_erase(t[0], erasing, gen),) + t[1:])
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def random_erase(x, probability: float, gen):
+    """Random erasing (Zhong et al., 2020) of a batch ``(B, H, W, C)`` of 0–255 images: with
+    ``probability``, a rectangle of 2–25 % of the image with aspect ratio 0.3–3.3 is filled
+    with uniform noise. ``gen`` is a ``tf.random.Generator`` (seeded, so runs repeat)."""
+    import tensorflow as tf
+
+    b, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    area = gen.uniform([b], 0.02, 0.25) * hf * wf
+    ratio = tf.exp(gen.uniform([b], tf.math.log(0.3), tf.math.log(3.3)))
+    eh = tf.minimum(tf.sqrt(area * ratio), hf)
+    ew = tf.minimum(tf.sqrt(area / ratio), wf)
+    y0 = gen.uniform([b]) * (hf - eh)
+    x0 = gen.uniform([b]) * (wf - ew)
+    rows = tf.range(hf)[None, :, None]
+    cols = tf.range(wf)[None, None, :]
+    inside = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None])
+              & (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]))
+    inside &= (gen.uniform([b]) < probability)[:, None, None]
+    noise = gen.uniform(tf.shape(x), 0.0, 255.0)
+    return tf.where(inside[..., None], noise, x)
 
 
 def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -386,17 +297,16 @@ def model_file(model: str | Path) -> Path:
     return path
 
 
-def large_model_path(key: str) -> Path:
-    """Where a model over :data:`MAX_MODEL_BYTES` is kept on the machine that trained it
-    (``<cache>/large-models/<artifact key>.keras``): outside the repository, never committed."""
-    return paths.cache_dir() / "large-models" / f"{key}.keras"
-
-
 def load_model_file(path: str | Path):
     """Load a saved Keras model for inference; an unreadable file is a ``ValueError``."""
     import keras
 
+    import zipfile
+
     path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path.name}: not a Keras model (a .keras file is a zip archive; this "
+                         "one is damaged or something else): train or download it again")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
@@ -405,13 +315,14 @@ def load_model_file(path: str | Path):
 
 
 def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: str = "fer",
-                   mask: str = "none") -> dict:
+                   mask: str = "none", *, limit: int | None = None, seed: int = 0) -> dict:
     """Metrics of a saved model (path, artifact folder or ``keras.Model``) on one split.
 
     ``labels`` is a training label set; FERPlus sets are evaluated with majority labels, as
     in :func:`train`. ``mask`` covers a face region of every test image first
     (:data:`fer_utils.masks.MASKS`; a model trained with a mask is evaluated with the same
-    mask by passing it again). The result is :func:`fer_utils.metrics.classification_metrics`'s dict,
+    mask by passing it again). ``limit`` and ``seed`` score the stratified subset that a
+    config with ``eval_limit=limit`` was scored on (:func:`evaluation_indices`). The result is :func:`fer_utils.metrics.classification_metrics`'s dict,
     the same that an artifact's ``metrics.json`` stores.
 
     Raises
@@ -430,7 +341,7 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
     if model.output_shape[-1] != len(names):
         raise ValueError(f"the model predicts {model.output_shape[-1]} classes but the label set "
                          f"{labels!r} has {len(names)} ({', '.join(names)})")
-    idx = np.flatnonzero((ds.usage == split) & keep)
+    idx = stratified_limit(np.flatnonzero((ds.usage == split) & keep), y, limit, seed)
     images = ds.images[idx]
     if mask != "none":
         from fer_utils.masks import mask_images
@@ -449,69 +360,6 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
 # training
 # --------------------------------------------------------------------------------------
 
-def save_inference_model(model, path: str | Path) -> None:
-    """Save weights and architecture without the optimizer state (a third of the size).
-
-    The artifact is for inference and evaluation; resuming uses the checkpoint instead.
-    """
-    slim = model.__class__.from_config(model.get_config())  # never compiled: no optimizer
-    slim.set_weights(model.get_weights())
-    slim.save(path)
-
-
-def _seed_everything(seed: int) -> None:
-    import random
-
-    import keras
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
-
-
-def _protocol_callback(config: TrainConfig, ckpt: Path, state: dict, bar):
-    """Early stopping, LR on plateau, best-model keeping and checkpointing, resumable."""
-    import keras
-
-    better = (lambda a, b: a > b) if config.monitor == "val_accuracy" else (lambda a, b: a < b)
-
-    class Protocol(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs = dict(logs or {})
-            lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            logs["lr"] = lr
-            for k, v in logs.items():
-                state["history"].setdefault(k, []).append(float(v))
-            value = float(logs[config.monitor])
-            if state["best"] is None or better(value, state["best"]):
-                state.update(best=value, best_epoch=epoch + 1, wait=0, lr_wait=0)
-                with paths.atomic_path(ckpt / "best.keras") as tmp:
-                    self.model.save(tmp)
-            else:
-                state["wait"] += 1
-                state["lr_wait"] += 1
-                if state["lr_wait"] >= config.lr_patience:
-                    self.model.optimizer.learning_rate.assign(lr * config.lr_factor)
-                    state["lr_wait"] = 0
-            state["epoch"] = epoch + 1
-            state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
-            # atomic saves, the state last: a run killed while saving (a background training,
-            # a session that ends) resumes from the previous complete checkpoint
-            with paths.atomic_path(ckpt / "last.keras") as tmp:
-                self.model.save(tmp)
-            with paths.atomic_path(ckpt / "state.json") as tmp:
-                tmp.write_text(json.dumps(state))
-            bar.update(1)
-            bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
-                            val_acc=f"{logs.get('val_accuracy', 0):.3f}")
-            if state["wait"] >= config.patience:
-                self.model.stop_training = True
-
-        def on_epoch_begin(self, epoch, logs=None):
-            state["_t0"] = time.perf_counter()
-
-    return Protocol()
-
-
 def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | None = None,
           retrain: bool = False, progress: bool = True) -> Artifact:
     """Train ``config`` (or load its artifact if it exists) and return the artifact.
@@ -527,8 +375,11 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         Ignore an existing artifact and train again.
     progress : bool
         One progress bar over epochs (no per-step output).
+
+    The artifact folder appears only when the run has succeeded; until then the run's
+    checkpoint (:func:`fer_utils.experiment.checkpoint_dir`) lets it resume.
     """
-    runtime.disable_onednn()
+    runtime.configure_onednn()
     ds = load_fer2013() if ds is None else ds
     did = data_id(ds)
     root = root or paths.artifacts_dir()
@@ -537,25 +388,19 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         if found is not None:
             return found
 
-    import keras
-    from tqdm.auto import tqdm
-
     from fer_utils import metrics as M
     from fer_utils import models
 
-    out = root / artifact_key(config, did)
-    ckpt = out / _CHECKPOINT
-    ckpt.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
-    _seed_everything(config.seed)
-
+    key = artifact_key(config, did)
+    out = root / key
     y, targets, keep, class_names = prepare_labels(ds, config.labels)
     tr = np.flatnonzero((ds.usage == "Training") & keep)
     va = np.flatnonzero((ds.usage == "PublicTest") & keep)
     tr = stratified_limit(tr, y, config.train_limit, config.seed)
     va = stratified_limit(va, y, config.eval_limit, config.seed)
     if len(tr) == 0 or len(va) == 0:
-        raise ValueError(f"no Training or PublicTest images for labels {config.labels!r}")
+        raise ValueError(f"no Training or PublicTest images for labels {config.labels!r} in "
+                         f"{ds.source}")
 
     images, mask_info = ds.images, None
     if config.mask != "none":
@@ -565,6 +410,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         mask_info = {"name": config.mask, "covered": round(float(ms.covered.mean()), 4),
                      "fallback": ms.n_fallback}
 
+    experiment.seed_everything(config.seed)
     weights = None
     if config.class_weights:
         counts = np.bincount(y[tr], minlength=len(class_names)).astype(float)
@@ -572,55 +418,76 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         weights = w[y[tr]].astype(np.float32)
     train_ds = make_dataset(images[tr], targets[tr], batch_size=config.batch_size,
                             shuffle=True, augment=augmenter(config) if config.augment else None,
-                            seed=config.seed, weights=weights)
+                            seed=config.seed, weights=weights,
+                            erasing=config.erasing if config.augment else 0.0)
     val_ds = make_dataset(images[va], targets[va], batch_size=256, shuffle=False)
+    steps = int(np.ceil(len(tr) / config.batch_size))
 
-    state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
-             "seconds": 0.0, "history": {}}
-    if (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file():
-        state = json.loads((ckpt / "state.json").read_text())
-        model = keras.models.load_model(ckpt / "last.keras")
-    else:
+    def build():
         model = models.build(config.model, n_classes=len(class_names), **config.model_args)
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                      loss="categorical_crossentropy", metrics=["accuracy"])
-    finished = state["epoch"] >= config.epochs or state["wait"] >= config.patience
-    with tqdm(total=config.epochs, initial=state["epoch"], desc=out.name, unit="epoch",
-              disable=not progress) as bar:
-        if not finished:
-            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, shuffle=False,
-                      initial_epoch=state["epoch"], verbose=0,
-                      callbacks=[_protocol_callback(config, ckpt, state, bar)])
+        model.compile(optimizer=make_optimizer(config, steps),
+                      loss=make_loss(config), metrics=["accuracy"])
+        return model
 
-    best = keras.models.load_model(ckpt / "best.keras")
+    plateau = config.schedule == "plateau"
+    rules = experiment.FitRules(config.monitor, config.patience, config.lr_patience,
+                                config.lr_factor if plateau else 1.0)
+    ckpt = experiment.checkpoint_dir(key)
+    best, state = experiment.fit_resumable(
+        build, {"x": train_ds, "validation_data": val_ds, "shuffle": False},
+        epochs=config.epochs, rules=rules, ckpt=ckpt, desc=key, progress=progress)
+
     y_eval, keep_eval, eval_names = evaluation_labels(ds, config.labels)
-    result = {"config": config.to_dict(), "data": did, "source": ds.source,
+    result = {"config": config.to_dict(), "data": did.name, "data_fingerprint": did.fingerprint,
+              "key_schema": experiment.KEY_SCHEMA, "source": ds.source,
               "class_names": list(eval_names), "params": models.count_params(best),
               "epochs_trained": state["epoch"], "best_epoch": state["best_epoch"],
               "train_seconds": round(state["seconds"], 1),
               "seconds_per_epoch": round(state["seconds"] / max(1, state["epoch"]), 2),
-              "n_train": int(len(tr))}
+              "engine": runtime.onednn_status(), "n_train": int(len(tr))}
     if mask_info is not None:
         result["mask"] = mask_info
     for split in ("PublicTest", "PrivateTest"):
-        idx = np.flatnonzero((ds.usage == split) & keep_eval)
-        idx = stratified_limit(idx, y_eval, config.eval_limit, config.seed)
+        idx = evaluation_indices(ds, split, config)
         t0 = time.perf_counter()
         pred = predict_proba(best, images[idx]).argmax(axis=1)
         result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)
         result[split]["seconds"] = round(time.perf_counter() - t0, 2)
-    save_inference_model(best, out / "model.keras")
-    size = (out / "model.keras").stat().st_size
-    if size > MAX_MODEL_BYTES:
-        result["model_kept"] = (f"no: {size / 1e6:.0f} MB is too large to commit; the machine "
-                                "that trained it keeps a copy in its cache")
-        local = large_model_path(out.name)
-        local.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(out / "model.keras", local)
-    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
-    (out / "metrics.json").write_text(json.dumps(result, indent=1))
-    shutil.rmtree(ckpt)  # the artifact keeps only the best model (small)
+    experiment.finish_artifact(out, best, result, state["history"])
+    experiment.remove_checkpoint(ckpt)
     return Artifact(out, config, result, state["history"])
+
+
+def evaluation_indices(ds: FERDataset, split: str, config: TrainConfig) -> np.ndarray:
+    """The images of ``split`` that ``config``'s artifact was scored on: those its label set
+    keeps, stratified to ``config.eval_limit`` (the same subset that ``metrics.json`` used)."""
+    y_eval, keep_eval, _ = evaluation_labels(ds, config.labels)
+    idx = np.flatnonzero((ds.usage == split) & keep_eval)
+    return stratified_limit(idx, y_eval, config.eval_limit, config.seed)
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """The optimizer of ``config``: Adam or SGD (Nesterov, momentum 0.9), with a constant rate
+    (the plateau schedule changes it between epochs) or a cosine decay with warm-up."""
+    import keras
+
+    rate = config.learning_rate
+    if config.schedule == "cosine":
+        warm = config.warmup_epochs * steps_per_epoch
+        total = max(1, config.epochs * steps_per_epoch - warm)
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate / 10 if warm else rate, total, alpha=0.0,
+            warmup_target=rate if warm else None, warmup_steps=warm)
+    decay = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
+    return keras.optimizers.Adam(rate, weight_decay=decay)
+
+
+def make_loss(config: TrainConfig):
+    import keras
+
+    return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
 
 
 def load_or_train(config: TrainConfig, ds: FERDataset | None = None, *, quick: dict | None = None,
@@ -638,17 +505,3 @@ def load_or_train(config: TrainConfig, ds: FERDataset | None = None, *, quick: d
     ds = load_fer2013() if ds is None else ds
     return committed_or_run(config, ds, find_artifact, paths.artifacts_dir(committed=True),
                             train, quick=quick, **kwargs)
-
-
-def committed_or_run(config: ExperimentConfig, ds: FERDataset, find, committed_root: Path,
-                     run, *, quick: dict | None = None, **kwargs):
-    """The rule of :func:`load_or_train` and :func:`fer_utils.mapnet.load_or_run`, for any
-    kind of experiment: in quick mode, ``find(config, data_id(ds), committed_root)`` if it
-    finds the committed artifact, else ``run`` on the quick config (with the changes in
-    ``quick``); in a full run, ``run(config, ds, **kwargs)``, which loads what exists."""
-    if runtime.quick_mode():
-        found = find(config, data_id(ds), committed_root)
-        if found is not None:
-            return found
-        config = config.quick().replace(**(quick or {}))
-    return run(config, ds, **kwargs)

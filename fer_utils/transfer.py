@@ -62,7 +62,7 @@ def fine_tune(ds, model="resnet50", *, weights: str | None = "auto", head_epochs
     ``history`` per phase, ``trainable`` weight counts per phase, ``PublicTest`` and
     ``PrivateTest`` metrics; and the fine-tuned ``keras.Model``.
     """
-    runtime.disable_onednn()
+    runtime.configure_onednn()
     import keras
 
     from fer_utils import metrics as M

@@ -5,7 +5,7 @@
 #   FER_DATA_DIR=/path/to/data nohup scripts/run_ablation.sh > ablation.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=2
+export TF_CPP_MIN_LOG_LEVEL=2  # oneDNN stays on: fer_utils/runtime.py
 for seed in 0 1 2; do
   for depth in 3 4 5 6; do
     .venv/bin/python -m fer_utils train "ablation/cnn-d${depth}-s${seed}" --no-progress

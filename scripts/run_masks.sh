@@ -4,7 +4,7 @@
 #   FER_DATA_DIR=/path/to/data nohup scripts/run_masks.sh > masks.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=2
+export TF_CPP_MIN_LOG_LEVEL=2  # oneDNN stays on: fer_utils/runtime.py
 .venv/bin/python -m fer_utils train ablation/cnn-d4-s0 --no-progress  # the unmasked model
 for mask in forehead eyes mouth lm-forehead lm-eyes lm-mouth; do
   .venv/bin/python -m fer_utils train "masks/cnn-d4-s0-${mask}" --no-progress

@@ -5,7 +5,7 @@
 #   FER_DATA_DIR=/path/to/data nohup scripts/run_realtime.sh > realtime.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export TF_ENABLE_ONEDNN_OPTS=0 TF_CPP_MIN_LOG_LEVEL=2
+export TF_CPP_MIN_LOG_LEVEL=2  # oneDNN stays on: fer_utils/runtime.py
 for name in mx-fer mx-ferplus mx-fer-clean mx-ferplus-soft; do
   .venv/bin/python -m fer_utils train "realtime/${name}" --no-progress
   .venv/bin/python -c "

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fer_utils import data, paths, train as T
+from fer_utils.experiment import DataRef
 
 ROOT = paths.repo_root() / "data"
 ARTIFACTS = sorted(p.parent for p in ROOT.glob("*/metrics.json"))
@@ -54,8 +55,9 @@ def test_artifact_is_complete_small_and_keyed_by_its_config(art):
     m = json.loads((art / "metrics.json").read_text())
     config = T.TrainConfig.from_dict(m["config"])
     assert config == T.TrainConfig.from_json(art / "config.json")
-    assert art.name == T.artifact_key(config, m["data"])
+    assert art.name == T.artifact_key(config, DataRef.official_fer2013())
     assert m["data"] == "fer2013", "committed artifacts come from full runs on the real data"
+    assert m["data_fingerprint"] == data.FER2013_FINGERPRINT
     # a committed artifact is one of the shipped configs exactly (never a quick-mode variant);
     # a shipped config may train on a stated subset (the CPU-sized VGG-16 / ResNet-50), but
     # every model is evaluated on the whole of PublicTest and PrivateTest
@@ -155,8 +157,9 @@ def test_esmap_artifact_is_complete_and_keyed_by_its_config(art):
     m = json.loads((art / "metrics.json").read_text())
     config = mapnet.MapConfig.from_dict(m["config"])
     assert config == mapnet.MapConfig.from_dict(json.loads((art / "config.json").read_text()))
-    assert art.name == T.artifact_key(config, m["data"])
+    assert art.name == T.artifact_key(config, DataRef.official_fer2013())
     assert m["data"] == "fer2013" and config.eval_limit is None
+    assert m["data_fingerprint"] == data.FER2013_FINGERPRINT
     assert (art / "history.json").is_file() and not (art / "checkpoint").exists()
     assert (art / "model.keras").is_file() == (m["model_kept"] == "yes")
     if m["model_kept"] == "yes":

@@ -19,29 +19,52 @@ def run(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def test_startup_hook_sets_it_before_any_import():
-    """A process that never imports fer_utils still starts with oneDNN off (the .pth hook)."""
+    """A process that never imports fer_utils still starts with the course's choice (the .pth
+    hook): oneDNN on."""
     out = run("import os; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))")
-    assert out.stdout.strip() == "0", out.stderr
+    assert out.stdout.strip() == runtime.ONEDNN_DEFAULT == "1", out.stderr
 
 
-def test_tensorflow_imported_first_is_still_safe():
-    out = run("import tensorflow as tf, fer_utils, os; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().endswith("0")
-    assert "oneDNN custom operations are on" not in out.stderr
+def test_explicit_choice_is_respected():
+    out = run("import tensorflow, fer_utils, os; from fer_utils import runtime;"
+              "print(runtime.onednn_status())", TF_ENABLE_ONEDNN_OPTS="0")
+    assert out.stdout.strip().endswith("oneDNN off"), out.stderr
 
 
-def test_explicit_choice_is_respected_and_warned_about():
-    out = run("import warnings; warnings.simplefilter('always');"
-              "import tensorflow, fer_utils, os; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])",
-              TF_ENABLE_ONEDNN_OPTS="1")
-    assert out.stdout.strip().endswith("1")
-    assert "Restart the kernel" in out.stderr
+def test_the_minimal_reproducer_crashes_oneDNN_only():
+    """The root cause, kept runnable: the filter gradient of a 1×1 stride-2 convolution on a
+    64×64 map kills the process with oneDNN on, and runs with it off. If a TensorFlow release
+    fixes it, this test fails and the course can drop its workaround."""
+    crashed = run(runtime.REPRODUCER, TF_ENABLE_ONEDNN_OPTS="1")
+    assert crashed.returncode != 0 and "ok" not in crashed.stdout
+    fine = run(runtime.REPRODUCER, TF_ENABLE_ONEDNN_OPTS="0")
+    assert fine.returncode == 0 and fine.stdout.strip() == "ok True", fine.stderr
+
+
+def test_the_guard_refuses_the_crashing_pattern_and_passes_the_course_models(monkeypatch):
+    import keras
+
+    from fer_utils import models
+
+    monkeypatch.setenv(runtime.ONEDNN_VAR, "1")
+    inputs = keras.Input((64, 64, 8))
+    x = keras.layers.Conv2D(16, 1, strides=2, padding="same", name="strided_1x1")(inputs)
+    bad = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="old_shortcut")
+    assert runtime.unsafe_layers(bad) == ["strided_1x1"]
+    with pytest.raises(runtime.OneDNNUnsafeModel, match="TF_ENABLE_ONEDNN_OPTS=0"):
+        runtime.check_training_safe(bad)
+    monkeypatch.setenv(runtime.ONEDNN_VAR, "0")
+    runtime.check_training_safe(bad)  # without oneDNN the pattern is safe
+    for model in (models.mini_xception(input_size=64), models.mini_xception(input_size=48),
+                  models.vgg_net(), models.plain_cnn(6, 16)):
+        assert runtime.unsafe_layers(model) == [], model.name
 
 
 def test_status_and_quick_mode(monkeypatch):
     monkeypatch.setenv(runtime.ONEDNN_VAR, "0")
     assert "oneDNN off" in runtime.onednn_status()
+    monkeypatch.setenv(runtime.ONEDNN_VAR, "1")
+    assert runtime.onednn_status().endswith("oneDNN on")
     monkeypatch.setenv(runtime.QUICK_VAR, "1")
     assert runtime.quick_mode()
     monkeypatch.setenv(runtime.QUICK_VAR, "0")

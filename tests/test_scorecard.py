@@ -17,7 +17,7 @@ def _claim(kind="reproduce", published=0.5, tolerance=0.0, higher=True, unit="%"
 def _fake_artifact(root, name, accuracy, **extra):
     """A finished metrics-only artifact of the named config, as train.train would leave it."""
     config = train.TrainConfig.named(name)
-    path = root / train.artifact_key(config, "fer2013")
+    path = root / train.artifact_key(config, scorecard.FER2013)
     path.mkdir(parents=True)
     metrics = {"config": config.to_dict(), "data": "fer2013", "model_kept": "no: test fixture",
                "params": 58_423, "PrivateTest": {"accuracy": accuracy, "macro_f1": accuracy - 0.1},
@@ -160,10 +160,11 @@ def test_esmap_gain_is_maps_minus_images_over_the_paper_protocol_runs(tmp_path):
     from fer_utils import mapnet
 
     def fake_map(config, accuracy):
-        path = tmp_path / "esmap" / train.artifact_key(config, "fer2013")
+        path = tmp_path / "esmap" / train.artifact_key(config, scorecard.FER2013)
         path.mkdir(parents=True)
         (path / "metrics.json").write_text(json.dumps(
-            {"config": config.to_dict(), "test": {"accuracy": accuracy}}))
+            {"config": config.to_dict(), "test": {"accuracy": accuracy},
+             "model_kept": "no: test fixture"}))
         (path / "history.json").write_text("{}")
 
     paper = [c for c in mapnet.table_configs() if c.name.startswith("esh-")

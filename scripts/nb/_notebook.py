@@ -18,7 +18,7 @@ def setup_cell(widgets: bool = False):
         f"# Set-up. In Colab: {what} if you choose a DATA_SOURCE, get FER-2013",
         "# (elsewhere this does nothing). oneDNN off before anything imports TensorFlow (Introduction).",
         "import os, sys",
-        'os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")',
+        'os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")',
         'DATA_SOURCE = None  # in Colab: "drive" (your Google Drive) or "kaggle" (your Kaggle API token)',
         'if "google.colab" in sys.modules:',
         f'    %pip install --quiet "fer-utils @ git+{_REPO}"',

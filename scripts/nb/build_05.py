@@ -263,7 +263,7 @@ book.glue("probe_esmap", f"{100 * probe.loc['ES-MAP, pooled 52×52', 'accuracy']
 book.glue("probe_pixels", f"{100 * probe.loc['pixels 48×48', 'accuracy']:.1f} %")
 book.glue("probe_dist", f"{100 * probe.loc['distances, pooled (no baseline)', 'accuracy']:.1f} %")
 from fer_utils import train as T
-cnn = T.find_artifact(T.TrainConfig.named("ablation/cnn-d4-s0"), "fer2013",
+cnn = T.find_artifact(T.TrainConfig.named("ablation/cnn-d4-s0"), T.DataRef.official_fer2013(),
                       root=paths.artifacts_dir(committed=True))   # Chapter 3's committed model
 assert cnn is not None, "Chapter 3's artifacts are committed with the book"
 book.glue("ch3_cnn_acc", f"{100 * cnn.metrics['PrivateTest']['accuracy']:.0f} %")

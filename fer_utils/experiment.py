@@ -1,0 +1,509 @@
+"""The experiment core every trained model of the course goes through.
+
+An experiment is a frozen config dataclass (:class:`ExperimentConfig` and its subclasses,
+:class:`fer_utils.train.TrainConfig` and :class:`fer_utils.mapnet.MapConfig`) run on a
+dataset. This module holds what they share:
+
+* **the artifact key** (:func:`artifact_key`): ``<name>-<data name>-<10 hex>``, a hash of the
+  key schema version, the config and the *content* of the data (:class:`DataRef`), so a
+  900-row subset never returns the full data's model. A field added to a config later is
+  declared with :func:`since`; it stays out of the key while it has its default, so adding a
+  field does not re-key every artifact;
+* **config reading with checked types** (:meth:`ExperimentConfig.from_dict`): a wrongly typed
+  or unknown field is a ``ValueError`` that names it;
+* **the artifact on disk** (:class:`Artifact`) and **its finishing rule**
+  (:func:`finish_artifact`): a run writes its folder under ``data/`` only once it has
+  succeeded, all at once; models over :data:`MAX_MODEL_BYTES` keep metrics only;
+* **the resumable fit loop** (:func:`fit_resumable`): early stopping, learning-rate plateau
+  or schedule, best-model keeping, and a checkpoint after every epoch in
+  :func:`checkpoint_dir` (outside ``data/``), from which an interrupted run continues.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from fer_utils import paths, runtime
+
+#: Version of the key formula. Bump it only with a migration of the committed artifacts
+#: (``scripts/migrate_artifact_keys.py`` shows how).
+KEY_SCHEMA = 2
+#: Models larger than this are not kept in an artifact (metrics and history are): VGG-16 and
+#: ResNet-50 weigh 60–100 MB, too much to commit. Re-run the config to get the model.
+MAX_MODEL_BYTES = 8_000_000
+
+
+def since(schema: int, default=dataclasses.MISSING, **kwargs):
+    """A config field added in key schema ``schema``: left out of the artifact key while it
+    holds its default, so the artifacts made before it existed keep their keys.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class C(ExperimentConfig):
+    ...     new_option: float = since(3, 0.0)
+    """
+    return dataclasses.field(default=default, metadata={"since": schema}, **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# configs
+# --------------------------------------------------------------------------------------
+
+def _check_type(name: str, value, hint) -> object:
+    """``value`` converted to the field type ``hint`` where that is lossless, else ValueError."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(name, value, option)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(errors[0] if errors else f"{name}: invalid value {value!r}")
+    kind = origin or hint
+    ok = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        str: lambda v: isinstance(v, str),
+        dict: lambda v: isinstance(v, dict),
+        tuple: lambda v: isinstance(v, (list, tuple)),
+        list: lambda v: isinstance(v, (list, tuple)),
+    }.get(kind)
+    if ok is None:
+        return value
+    if not ok(value):
+        label = {bool: "true or false", int: "a whole number", float: "a number",
+                 str: "a string", dict: "an object ({...})"}.get(kind, kind.__name__)
+        raise ValueError(f"config field {name!r} must be {label}, not {value!r}")
+    return float(value) if kind is float else value
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """What every experiment config of the course shares: the training budget and schedule,
+    the seed, the subset sizes, and how a config is read, written, changed and made quick.
+    Subclasses add what is trained on what, and may change defaults.
+
+    Attributes
+    ----------
+    epochs, batch_size, learning_rate : training length, batch and the initial rate.
+    patience, lr_patience, lr_factor : early stopping and the plateau schedule.
+    seed : int
+        Seeds NumPy, Python and TensorFlow (weights, shuffling, augmentation).
+    train_limit, eval_limit : int or None
+        Use at most this many images of Training / of each evaluation split (a stratified
+        subset). ``None`` uses all.
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 6
+    lr_patience: int = 3
+    lr_factor: float = 0.5
+    seed: int = 0
+    train_limit: int | None = None
+    eval_limit: int | None = None
+
+    #: quick mode (:meth:`quick`): at most this many training images, evaluation images per
+    #: split and epochs
+    QUICK_LIMITS: ClassVar[tuple[int, int, int]] = (1500, 300, 2)
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _check_type(f.name, getattr(self, f.name),
+                                                         hints[f.name]))
+        for name in ("epochs", "batch_size", "patience", "lr_patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"config field {name!r} must be at least 1, not "
+                                 f"{getattr(self, name)}")
+        for name in ("train_limit", "eval_limit"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"config field {name!r} must be at least 1 or null")
+        if not self.learning_rate > 0:
+            raise ValueError(f"config field 'learning_rate' must be positive, not "
+                             f"{self.learning_rate}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def key_dict(self) -> dict:
+        """The fields that enter the artifact key: all of them, except fields declared with
+        :func:`since` while they hold their default."""
+        d = self.to_dict()
+        for f in dataclasses.fields(self):
+            if "since" in f.metadata:
+                default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                if d[f.name] == default:
+                    del d[f.name]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Build from a dict, rejecting unknown keys and wrongly typed values by name."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a config must be a JSON object, not {type(d).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config key(s) {unknown}; valid keys: {sorted(known)}")
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, path: str | Path):
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path.name}: not valid JSON ({exc})") from None
+        try:
+            return cls.from_dict(d)
+        except ValueError as exc:
+            raise ValueError(f"{path.name}: {exc}") from None
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def quick(self):
+        """The quick-mode version (tests, CI) within :attr:`QUICK_LIMITS`. A different config,
+        so it never overwrites a real artifact."""
+        n_train, n_eval, epochs = self.QUICK_LIMITS
+        return self.replace(train_limit=min(self.train_limit or 10**9, n_train),
+                            eval_limit=min(self.eval_limit or 10**9, n_eval),
+                            epochs=min(self.epochs, epochs))
+
+    def for_runtime(self):
+        """:meth:`quick` when ``FER_QUICK`` is set, else the config itself (for notebooks)."""
+        return self.quick() if runtime.quick_mode() else self
+
+
+# --------------------------------------------------------------------------------------
+# data identity and the key
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DataRef:
+    """Which data an experiment ran on: a readable ``name`` (``fer2013``,
+    ``fer2013-folders``, ``sample``) and the ``fingerprint`` of its content
+    (:attr:`fer_utils.data.FERDataset.fingerprint`)."""
+
+    name: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, ds) -> "DataRef":
+        if ds.is_sample:
+            name = "sample"
+        else:
+            name = "fer2013" if ds.has_row_order else "fer2013-folders"
+        return cls(name, ds.fingerprint)
+
+    @classmethod
+    def official_fer2013(cls) -> "DataRef":
+        """The Kaggle FER-2013 file, whatever its form (csv, csv.gz, tar.gz): the data of the
+        book's committed artifacts."""
+        from fer_utils.data import FER2013_FINGERPRINT
+
+        return cls("fer2013", FER2013_FINGERPRINT)
+
+
+def artifact_key(config: ExperimentConfig, data: DataRef) -> str:
+    """Folder name of an experiment's artifact: ``<name>-<data name>-<10 hex>``, the hex a
+    hash of :data:`KEY_SCHEMA`, :meth:`ExperimentConfig.key_dict` and the data fingerprint."""
+    if not isinstance(data, DataRef):
+        raise TypeError(f"data must be a DataRef (DataRef.of(dataset)), not {data!r}")
+    blob = json.dumps({"schema": KEY_SCHEMA, "config": config.key_dict(),
+                       "data": data.fingerprint}, sort_keys=True)
+    return f"{config.name}-{data.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+
+
+# --------------------------------------------------------------------------------------
+# artifacts
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class Artifact:
+    """A finished experiment on disk: ``metrics.json``, ``history.json`` and, when small
+    enough, ``model.keras``."""
+
+    path: Path
+    config: ExperimentConfig
+    metrics: dict
+    history: dict
+
+    @classmethod
+    def from_folder(cls, path: str | Path, config_cls=None) -> "Artifact":
+        """The finished experiment in ``path``; ``FileNotFoundError`` when it is not one."""
+        path = Path(path)
+        for f in ("metrics.json", "history.json"):
+            if not (path / f).is_file():
+                raise FileNotFoundError(f"{path.name} is not a finished experiment: no {f}")
+        try:
+            metrics = json.loads((path / "metrics.json").read_text())
+            history = json.loads((path / "history.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path.name}: unreadable metrics or history ({exc})") from None
+        if not (path / "model.keras").is_file() and not str(
+                metrics.get("model_kept", "")).startswith("no"):
+            raise FileNotFoundError(f"{path.name} is not a finished experiment: no model.keras")
+        config = (config_cls or ExperimentConfig).from_dict(metrics["config"])
+        return cls(path, config, metrics, history)
+
+    @property
+    def model_path(self) -> Path | None:
+        """The model file: in the artifact, or — for a model too large to commit — the local
+        copy that training left in the cache (:func:`large_model_path`); None if neither."""
+        for path in (self.path / "model.keras", large_model_path(self.path.name)):
+            if path.is_file():
+                return path
+        return None
+
+    @property
+    def has_model(self) -> bool:
+        return self.model_path is not None
+
+    def load_model(self):
+        import keras
+
+        if not self.has_model:
+            raise FileNotFoundError(
+                f"{self.path.name} keeps metrics only ({self.metrics.get('model_kept', 'no model')}); "
+                "train the config again (python -m fer_utils train ... --retrain) to get the model")
+        return keras.models.load_model(self.model_path)
+
+    @property
+    def display(self) -> str:
+        """The artifact's path relative to the repository (for messages and notebooks)."""
+        try:
+            return self.path.resolve().relative_to(paths.repo_root().resolve()).as_posix()
+        except ValueError:
+            return self.path.name
+
+
+def find_artifact(config: ExperimentConfig, data: DataRef, root: Path,
+                  cls=Artifact) -> Artifact | None:
+    """The finished artifact of ``config`` on ``data`` under ``root``, or None."""
+    try:
+        found = cls.from_folder(root / artifact_key(config, data), type(config))
+    except FileNotFoundError:
+        return None
+    found.config = config
+    return found
+
+
+def large_model_path(key: str) -> Path:
+    """Where a model over :data:`MAX_MODEL_BYTES` is kept on the machine that trained it
+    (``<cache>/large-models/<artifact key>.keras``): outside the repository, never committed."""
+    return paths.cache_dir() / "large-models" / f"{key}.keras"
+
+
+def checkpoint_dir(key: str) -> Path:
+    """Where a run in progress keeps its checkpoint: ``<repo>/checkpoints/<key>`` in a
+    checkout (small ones may be committed, so a run continues on another machine), else
+    ``<cache>/checkpoints/<key>``. Never under ``data/``: a run that fails leaves nothing
+    among the finished artifacts."""
+    base = paths.checkpoints_dir()
+    return base / key
+
+
+def save_inference_model(model, path: str | Path) -> None:
+    """Save weights and architecture without the optimizer state (a third of the size).
+
+    The artifact is for inference and evaluation; resuming uses the checkpoint instead.
+    """
+    slim = model.__class__.from_config(model.get_config())  # never compiled: no optimizer
+    slim.set_weights(model.get_weights())
+    slim.save(path)
+
+
+def finish_artifact(out: Path, model, result: dict, history: dict, *,
+                    keep_model: bool | str = True) -> None:
+    """Write a finished experiment to ``out`` all at once (a sibling folder renamed onto it):
+    ``model.keras`` when ``keep_model`` is True and it is at most :data:`MAX_MODEL_BYTES`
+    (a larger one goes to :func:`large_model_path`), ``history.json`` and ``metrics.json``
+    with ``model_kept`` saying what happened. ``keep_model`` may be a string: the reason the
+    model is not kept."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        save_inference_model(model, tmp / "model.keras")
+        size = (tmp / "model.keras").stat().st_size
+        if keep_model is not True:
+            result["model_kept"] = f"no: {keep_model}"
+            (tmp / "model.keras").unlink()
+        elif size > MAX_MODEL_BYTES:
+            result["model_kept"] = (f"no: {size / 1e6:.0f} MB is too large to commit; the "
+                                    "machine that trained it keeps a copy in its cache")
+            local = large_model_path(out.name)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(tmp / "model.keras", local)
+        else:
+            result["model_kept"] = "yes"
+        (tmp / "history.json").write_text(json.dumps(history, indent=1))
+        (tmp / "config.json").write_text(json.dumps(result["config"], indent=2))
+        (tmp / "metrics.json").write_text(json.dumps(result, indent=1))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------
+# the resumable fit loop
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FitRules:
+    """How a fit picks, stops and schedules: the quantity watched (``val_accuracy``,
+    ``val_loss``, or ``accuracy`` when nothing is held out), early-stopping ``patience``,
+    and the plateau schedule (``lr_patience``, ``lr_factor``; ``lr_factor=1`` for none)."""
+
+    monitor: str = "val_accuracy"
+    patience: int = 6
+    lr_patience: int = 3
+    lr_factor: float = 0.5
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import keras
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar):
+    """Early stopping, LR on plateau, best-model keeping and checkpointing, resumable."""
+    import keras
+
+    better = (lambda a, b: a < b) if rules.monitor.endswith("loss") else (lambda a, b: a > b)
+
+    class Protocol(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            state["_t0"] = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            opt = self.model.optimizer
+            lr = float(keras.ops.convert_to_numpy(opt.learning_rate))
+            logs["lr"] = lr
+            for k, v in logs.items():
+                state["history"].setdefault(k, []).append(float(v))
+            value = float(logs[rules.monitor])
+            if state["best"] is None or better(value, state["best"]):
+                state.update(best=value, best_epoch=epoch + 1, wait=0, lr_wait=0)
+                with paths.atomic_path(ckpt / "best.keras") as tmp:
+                    save_inference_model(self.model, tmp)  # no optimizer state: a third the size
+            else:
+                state["wait"] += 1
+                state["lr_wait"] += 1
+                if state["lr_wait"] >= rules.lr_patience and rules.lr_factor != 1:
+                    if isinstance(opt._learning_rate, keras.Variable):  # not a schedule
+                        opt.learning_rate.assign(lr * rules.lr_factor)
+                    state["lr_wait"] = 0
+            state["epoch"] = epoch + 1
+            state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
+            # atomic saves, the state last: a run killed while saving (a background training,
+            # a session that ends) resumes from the previous complete checkpoint
+            with paths.atomic_path(ckpt / "last.keras") as tmp:
+                self.model.save(tmp)
+            with paths.atomic_path(ckpt / "state.json") as tmp:
+                tmp.write_text(json.dumps(state))
+            bar.update(1)
+            bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
+                            val_acc=f"{logs.get('val_accuracy', 0):.3f}")
+            if state["wait"] >= rules.patience:
+                self.model.stop_training = True
+
+    return Protocol()
+
+
+def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, ckpt: Path,
+                  desc: str, progress: bool = True, final: str = "best"):
+    """Fit with the course protocol, resuming from ``ckpt`` when it holds a checkpoint.
+
+    ``build_model()`` returns a compiled model (called only when there is nothing to resume);
+    ``fit_data`` holds the arguments of ``model.fit`` (``x``, ``y``, ``validation_data``,
+    ``batch_size``, ``shuffle``). Returns ``(model, state)``: the ``final`` model (``"best"``
+    on the watched quantity, or ``"last"``) and the run's state (epochs, best epoch, seconds,
+    history). The checkpoint stays until the caller has written the artifact; a run that
+    fails before its first epoch is over removes it.
+
+    Raises
+    ------
+    fer_utils.runtime.OneDNNUnsafeModel
+        The model holds the layer pattern that crashes oneDNN, and oneDNN is on.
+    """
+    import keras
+    from tqdm.auto import tqdm
+
+    fresh = not (ckpt / "state.json").is_file()
+    ckpt.mkdir(parents=True, exist_ok=True)
+    try:
+        state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
+                 "seconds": 0.0, "history": {}}
+        if not fresh and (ckpt / "last.keras").is_file():
+            state = json.loads((ckpt / "state.json").read_text())
+            model = keras.models.load_model(ckpt / "last.keras")
+        else:
+            model = build_model()
+        runtime.check_training_safe(model)
+        done = state["epoch"] >= epochs or state["wait"] >= rules.patience
+        with tqdm(total=epochs, initial=state["epoch"], desc=desc, unit="epoch",
+                  disable=not progress) as bar:
+            if not done:
+                model.fit(**fit_data, epochs=epochs, initial_epoch=state["epoch"], verbose=0,
+                          callbacks=[_protocol_callback(rules, ckpt, state, bar)])
+        if state["epoch"] == 0:
+            raise ValueError("training ran no epoch (is there training data?)")
+    except BaseException:
+        if fresh and not (ckpt / "state.json").is_file():
+            shutil.rmtree(ckpt, ignore_errors=True)  # nothing to resume: leave nothing behind
+        raise
+    final_model = keras.models.load_model(ckpt / f"{final}.keras", compile=False)
+    return final_model, state
+
+
+def remove_checkpoint(ckpt: Path) -> None:
+    """Remove a finished run's checkpoint folder (and the parent when it is left empty)."""
+    shutil.rmtree(ckpt, ignore_errors=True)
+    try:
+        ckpt.parent.rmdir()
+    except OSError:
+        pass
+
+
+def committed_or_run(config: ExperimentConfig, ds, find, committed_root: Path,
+                     run, *, quick: dict | None = None, **kwargs):
+    """The rule of :func:`load_or_train` and :func:`fer_utils.mapnet.load_or_run`, for any
+    kind of experiment: in quick mode, ``find(config, DataRef.of(ds), committed_root)`` if it
+    finds the committed artifact, else ``run`` on the quick config (with the changes in
+    ``quick``); in a full run, ``run(config, ds, **kwargs)``, which loads what exists."""
+    if runtime.quick_mode():
+        found = find(config, DataRef.of(ds), committed_root)
+        if found is not None:
+            return found
+        config = config.quick().replace(**(quick or {}))
+    return run(config, ds, **kwargs)

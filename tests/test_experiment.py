@@ -1,0 +1,133 @@
+"""fer_utils.experiment: the key, typed configs, finished-only artifacts, the recipe options."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from fer_utils import experiment, paths, train as T
+from fer_utils.data import FER2013_FINGERPRINT
+from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key, since
+from fer_utils.sample import make_sample
+
+TINY = T.TrainConfig(name="tiny", model_args={"depth": 3, "width": 8}, epochs=2, batch_size=32,
+                     train_limit=200, eval_limit=None, patience=5)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample()
+
+
+@pytest.fixture
+def arts(tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    return tmp_path / "artifacts"
+
+
+def test_fingerprint_is_content():
+    a, b = make_sample(), make_sample()
+    assert a.fingerprint == b.fingerprint and len(a.fingerprint) == 16
+    b.labels[0] = (b.labels[0] + 1) % 7
+    b.__dict__.pop("_fingerprint", None)
+    assert a.fingerprint != b.fingerprint
+    assert a.subset(np.arange(len(a))).fingerprint == a.fingerprint
+    assert a.subset(np.arange(100)).fingerprint != a.fingerprint
+
+
+def test_a_field_added_later_does_not_rekey_until_used():
+    @dataclass(frozen=True)
+    class Old(ExperimentConfig):
+        name: str = "x"
+
+    @dataclass(frozen=True)
+    class New(ExperimentConfig):
+        name: str = "x"
+        new_option: float = since(experiment.KEY_SCHEMA + 1, 0.0)
+
+    ref = DataRef("fer2013", FER2013_FINGERPRINT)
+    assert artifact_key(New(), ref) == artifact_key(Old(), ref)
+    assert artifact_key(New(new_option=0.5), ref) != artifact_key(Old(), ref)
+    with pytest.raises(TypeError, match="DataRef"):
+        artifact_key(Old(), "fer2013")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("epochs", "two", "'epochs' must be a whole number"),
+    ("epochs", 2.5, "'epochs' must be a whole number"),
+    ("epochs", 0, "'epochs' must be at least 1"),
+    ("augment", "yes", "'augment' must be true or false"),
+    ("learning_rate", "fast", "'learning_rate' must be a number"),
+    ("learning_rate", -1, "'learning_rate' must be positive"),
+    ("model_args", [3], "'model_args' must be an object"),
+    ("train_limit", "all", "'train_limit' must be a whole number"),
+    ("schedule", "step", "unknown schedule 'step'"),
+    ("label_smoothing", 1.5, "'label_smoothing' must be in"),
+])
+def test_config_fields_are_checked_by_type(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        T.TrainConfig.from_dict({field: value})
+
+
+def test_ints_are_accepted_for_floats_and_none_for_limits():
+    c = T.TrainConfig.from_dict({"learning_rate": 1, "train_limit": None})
+    assert c.learning_rate == 1.0 and isinstance(c.learning_rate, float)
+
+
+def test_a_failed_training_leaves_nothing(sample, arts, monkeypatch):
+    from fer_utils import models
+
+    def broken(*a, **k):
+        raise RuntimeError("model build failed")
+
+    monkeypatch.setattr(models, "build", broken)
+    with pytest.raises(RuntimeError, match="build failed"):
+        T.train(TINY, sample, progress=False)
+    assert not arts.exists() or not [p for p in arts.iterdir() if not p.name.startswith(".")]
+    assert not experiment.checkpoint_dir(T.artifact_key(TINY, DataRef.of(sample))).exists()
+
+
+def test_checkpoints_live_outside_the_committed_data(monkeypatch):
+    monkeypatch.delenv("FER_ARTIFACTS_DIR", raising=False)
+    monkeypatch.setenv("FER_QUICK", "0")
+    assert paths.checkpoints_dir() == paths.repo_root() / "checkpoints"
+    assert paths.artifacts_dir() not in experiment.checkpoint_dir("k").parents
+
+
+def test_recipe_options_train(sample, arts):
+    cfg = TINY.replace(name="recipe", model="vgg_net", model_args={"widths": [8, 8, 16, 16]},
+                       optimizer="sgd", learning_rate=0.01, weight_decay=1e-4, schedule="cosine",
+                       warmup_epochs=1, label_smoothing=0.1, erasing=0.5, epochs=2)
+    art = T.train(cfg, sample, progress=False)
+    lr = art.history["lr"]
+    assert art.metrics["epochs_trained"] == 2 and len(lr) == 2
+    assert lr[1] < lr[0] <= 0.01 + 1e-9  # warm-up reached the peak, then the cosine decays
+
+
+def test_random_erasing_fills_rectangles_with_noise():
+    import tensorflow as tf
+
+    x = tf.zeros((64, 48, 48, 1))
+    gen = tf.random.Generator.from_seed(0)
+    out = T.random_erase(x, 1.0, gen).numpy()
+    changed = (out != 0).reshape(64, -1).mean(1)
+    assert (changed > 0.01).all() and (changed < 0.3).all()
+    assert (T.random_erase(x, 0.0, gen).numpy() == 0).all()
+
+
+def test_committed_artifacts_sit_under_their_key():
+    """Every committed artifact's folder name is its key (after the schema-2 migration)."""
+    ref = DataRef.official_fer2013()
+    root = paths.repo_root() / "data"
+    for metrics_file in root.glob("*/metrics.json"):
+        m = json.loads(metrics_file.read_text())
+        assert m["data_fingerprint"] == FER2013_FINGERPRINT
+        assert metrics_file.parent.name == artifact_key(T.TrainConfig.from_dict(m["config"]), ref)
+    from fer_utils import mapnet
+
+    for metrics_file in (root / "esmap").glob("*/metrics.json"):
+        m = json.loads(metrics_file.read_text())
+        config = mapnet.MapConfig.from_dict(m["config"])
+        assert metrics_file.parent.name == artifact_key(config, ref)

@@ -235,7 +235,8 @@ def _webcam(args: argparse.Namespace) -> int:
         raise ValueError("give --camera N or --video FILE, not both")
     if args.out:
         paths.output_file(args.out, flag="--out")
-    recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
+    recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend,
+                                   tile=args.tiles)
     try:
         stats = realtime.run(recognizer, camera=args.camera, video=args.video, out=args.out,
                              show=not args.no_window, window=args.smooth,
@@ -335,7 +336,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model.keras file or artifact folder (default: the course's "
                    "mini-Xception trained on FER-2013, committed under data/)")
     p.add_argument("--detector", default="mediapipe", choices=["haar", "mediapipe"],
-                   help="face detector (default mediapipe: faster and finds more faces than Haar)")
+                   help="face detector (default mediapipe: on composed group photos it found "
+                   "every face Haar found, 4-10x faster; see data/benchmarks/detection.json)")
     p.add_argument("--backend", default="tflite", choices=["tflite", "function", "keras"],
                    help="how the classifier runs (default tflite, the fastest on one face)")
 
@@ -405,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-window", action="store_true", help="do not open a window (headless)")
     p.add_argument("--smooth", type=int, default=10, help="frames to average each face over (10)")
     p.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
+    p.add_argument("--tiles", action="store_true", help="MediaPipe also searches tiles of each "
+                   "frame (finds the small faces of a group; ~10x slower per frame)")
     _add_model_options(p)
     p.set_defaults(func=_webcam)
     p = sub.add_parser("esmap", help="landmark distance maps and ES-MAPs of image files")

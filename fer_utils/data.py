@@ -422,7 +422,8 @@ def _open_csv_text(path: Path) -> tuple[io.TextIOBase, str, list]:
                               f" ({exc}); the download may be incomplete: download it again") from exc
     closers.append(stream)
     # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column name
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # surrogateescape: a byte that is not UTF-8 reaches the row it sits in, which then names it
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     return text, form, closers
 
 
@@ -444,8 +445,10 @@ def read_fer2013_csv(path: str | Path, *, on_error: str = "raise",
     usage: list[str] = []
     rows: list[int] = []
 
-    def bad(row: int, why: str, exc: Exception | None = None) -> None:
+    def bad(row: int, why: str, exc: Exception | None = None, rec: list | None = None) -> None:
         where = f"{path.name} row {row} (line {row + 2})"
+        if rec is not None and any(0xDC80 <= ord(c) <= 0xDCFF for f in rec for c in f):
+            why = "it holds bytes that are not UTF-8 text; the file is damaged or not FER-2013"
         if on_error == "raise":
             raise DataFormatError(
                 f"{where}: {why}. Fix or re-download the file, or load with "
@@ -488,15 +491,15 @@ def read_fer2013_csv(path: str | Path, *, on_error: str = "raise",
                     report.n_read += 1
                     if len(rec) != n_cols:
                         bad(row, f"{len(rec)} fields, expected {n_cols} ({', '.join(header)}); "
-                            "the row is truncated or has stray commas")
+                            "the row is truncated or has stray commas", rec=rec)
                         continue
                     emo = rec[i_emo].strip()
                     if not emo.isdigit() or int(emo) >= len(CLASS_NAMES):
-                        bad(row, f"unknown label {emo!r} (expected 0–6: {', '.join(CLASS_NAMES)})")
+                        bad(row, f"unknown label {emo!r} (expected 0–6: {', '.join(CLASS_NAMES)})", rec=rec)
                         continue
                     split = rec[i_use].strip() if i_use is not None else "Training"
                     if split not in SPLITS:
-                        bad(row, f"unknown Usage {split!r} (expected one of {', '.join(SPLITS)})")
+                        bad(row, f"unknown Usage {split!r} (expected one of {', '.join(SPLITS)})", rec=rec)
                         continue
                     # fast C parser; it stops early (and warns) at a non-number, caught by the size
                     pixels = rec[i_pix]
@@ -508,7 +511,7 @@ def read_fer2013_csv(path: str | Path, *, on_error: str = "raise",
                         n_tok = len(rec[i_pix].split())
                         bad(row, "pixel values are not all whole numbers" if n_tok == N_PIXELS
                             else f"{n_tok} pixel values, expected {N_PIXELS} (48×48); the row is "
-                            "truncated or not FER-2013")
+                            "truncated or not FER-2013", rec=rec)
                         continue
                     if px.min() < 0 or px.max() > 255:
                         bad(row, "pixel values outside 0–255")

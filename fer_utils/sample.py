@@ -349,3 +349,27 @@ def sample_photos() -> dict[str, np.ndarray]:
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
         hopper = np.asarray(Image.open(fh).convert("RGB"))
     return {"grace_hopper": hopper, "astronaut": np.asarray(skimage.data.astronaut())}
+
+
+def group_photo(rows: int = 1, cols: int = 5, cell: tuple[int, int] = (128, 150)) -> tuple[np.ndarray, int]:
+    """A composed group photo for detector tests: ``rows × cols`` head-and-shoulders cells
+    (``cell`` = width, height in pixels) cut from :func:`sample_photos` (mirrored and
+    brightened in turn so that no two neighbours are the same). Returns ``(RGB image, number
+    of faces)``. Five in a row at the default cell size is 640×150 pixels, faces ~100 px."""
+    import cv2
+
+    photos = sample_photos()
+    # head-and-shoulders windows around each portrait's face (x0, y0, x1, y1)
+    windows = {"grace_hopper": (90, 20, 510, 512), "astronaut": (110, 0, 330, 260)}
+    heads = []
+    for name, (x0, y0, x1, y1) in windows.items():
+        head = photos[name][y0:y1, x0:x1]
+        heads += [head, head[:, ::-1]]
+    w, h = cell
+    tiles = []
+    for i in range(rows * cols):
+        head = heads[i % len(heads)].astype(np.float32) * (1.0 + 0.08 * (i // len(heads)))
+        tiles.append(cv2.resize(np.clip(head, 0, 255).astype(np.uint8), (w, h),
+                                interpolation=cv2.INTER_AREA))
+    grid = [np.concatenate(tiles[r * cols:(r + 1) * cols], axis=1) for r in range(rows)]
+    return np.concatenate(grid, axis=0), rows * cols

@@ -145,3 +145,39 @@ def test_calibrate_crop_on_fer_like_images():
     assert result["n"] == 40 and 0 <= result["detected"] <= 1
     if result["detected"]:
         assert 0.2 < result["width"] <= 1 and isinstance(result["spec"], F.CropSpec)
+
+
+@pytest.mark.parametrize("layout, cell", [((1, 5), (128, 150)), ((2, 2), (300, 300)),
+                                          ((3, 4), (160, 180)), ((1, 3), (300, 300))])
+def test_mediapipe_finds_every_face_haar_finds_in_group_photos(layout, cell):
+    from fer_utils.sample import group_photo
+
+    image, n = group_photo(*layout, cell=cell)
+    haar = F.detect_faces(image, "haar")
+    with F.FaceDetector("mediapipe") as mp:
+        found = mp(image)
+    assert len(haar) == n and len(found) == n
+    # each face found once: the boxes do not overlap
+    boxes = [f.box for f in found]
+    assert sorted(f.box for f in F.merge_faces(found)) == sorted(boxes)
+    assert len({b[:2] for b in boxes}) == n
+
+
+def test_the_whole_image_alone_misses_a_row_of_faces():
+    """Why tiles: MediaPipe's short-range model squeezes the image to 128×128."""
+    from fer_utils.sample import group_photo
+
+    image, n = group_photo(1, 5, cell=(128, 150))
+    with F.FaceDetector("mediapipe", tile=False) as whole:
+        assert len(whole(image)) < n
+
+
+def test_tiles_cover_the_image_and_merge_keeps_the_best_box():
+    for shape in ((150, 640), (600, 600), (480, 640), (40, 40)):
+        windows = F.tiles(shape)
+        assert windows[0] == (0, 0, shape[1], shape[0])
+        for x, y, w, h in windows:
+            assert x >= 0 and y >= 0 and x + w <= shape[1] and y + h <= shape[0]
+    assert len(F.tiles((150, 640))) == 1 + 8 and len(F.tiles((600, 600))) == 1 + 9
+    a, b, c = F.Face((0, 0, 50, 50), 0.9), F.Face((5, 5, 50, 50), 0.95), F.Face((100, 0, 50, 50), 0.8)
+    assert F.merge_faces([a, b, c]) == [b, c]

@@ -63,7 +63,7 @@ def test_classifier_errors(tmp_path, model_path):
         P.Classifier(tmp_path / "nothing.keras")
     bad = tmp_path / "bad.keras"
     bad.write_text("garbage")
-    with pytest.raises(ValueError, match="not a readable Keras model"):
+    with pytest.raises(ValueError, match="not a Keras model"):
         P.Classifier(bad)
     import keras
     other = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(7)])

@@ -13,12 +13,13 @@ export MPLBACKEND            := Agg
 # Real data when .ci/run or the user points here; otherwise the offline sample is used.
 FER_QUICK ?= 1
 
-.PHONY: help env test unit notebooks-test book check-book refresh clean
+.PHONY: help env test unit lint notebooks-test book check-book refresh clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (from the committed notebook outputs)"
 	@echo "make test   unit tests + every chapter under nbval in quick mode (FER_QUICK=1)"
 	@echo "make unit   unit tests only"
+	@echo "make lint   ruff (configured in pyproject.toml)"
 	@echo "make check-book  build the book, check links and images, open every page in headless Chromium"
 	@echo "make refresh  re-run every chapter in place on the real data (FER_QUICK=0; slow)"
 	@echo "make env    create/update the virtual environment .venv"
@@ -39,8 +40,12 @@ JOBS ?= 2
 XDIST = $(if $(filter 1,$(JOBS)),,-n $(JOBS) --dist loadscope)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest chapters appendix tests --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=900 -p no:cacheprovider $(XDIST) --durations=15
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider $(XDIST)

@@ -1,7 +1,8 @@
 """Settings for every pytest run (unit tests and nbval notebooks alike).
 
 Set here, before anything imports TensorFlow, and inherited by the notebook kernels that
-nbval starts: oneDNN on (the course's models avoid the op that crashes it: fer_utils/runtime.py), quick mode on unless the caller chose,
+nbval starts: oneDNN on (the course's models avoid the op that crashes it:
+fer_utils/runtime.py), quick mode on unless the caller chose,
 a non-interactive matplotlib backend.
 """
 import os

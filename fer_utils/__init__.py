@@ -27,8 +27,8 @@ _runtime.configure_onednn()
 from fer_utils.data import (  # noqa: E402
     CLASS_NAMES,
     SPLITS,
-    FERDataset,
     DataFormatError,
+    FERDataset,
     ProtocolError,
     load_fer2013,
 )

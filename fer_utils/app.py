@@ -7,8 +7,6 @@ widget shows its initial state only, so the chapter pairs it with a static figur
 """
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 

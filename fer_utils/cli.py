@@ -82,9 +82,9 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from fer_utils.train import TrainConfig, train
-
     from pathlib import Path
+
+    from fer_utils.train import TrainConfig, train
 
     config = (TrainConfig.from_json(args.config) if Path(args.config).suffix == ".json"
               else TrainConfig.named(args.config))
@@ -186,7 +186,6 @@ def _evaluate_esmap(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     """Exit status: 0 all images read, 1 some could not be read, 2 none could."""
-    from pathlib import Path
 
     from fer_utils.faces import ImageError, read_image
     from fer_utils.predict import EmotionRecognizer

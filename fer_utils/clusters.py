@@ -107,7 +107,8 @@ def plot_embeddings(panels: dict, labels: np.ndarray, *, scores: dict | None = N
                        alpha=0.7, linewidths=0)
         s = (scores or {}).get(title)
         if s:
-            title += f"\nsilhouette {s['silhouette']:.3f}, {s.get('k', 15)}-NN {100 * s['knn_accuracy']:.1f} %"
+            title += (f"\nsilhouette {s['silhouette']:.3f}, "
+                      f"{s.get('k', 15)}-NN {100 * s['knn_accuracy']:.1f} %")
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -25,13 +25,11 @@ and for tests.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
-
-from fer_utils.landmarks import N_LANDMARKS
 
 CLIP = 0.1
 REDUCTIONS = ("full", "pooled", "reference")
@@ -184,7 +182,7 @@ class Baseline:
             source=self.source)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Baseline":
+    def load(cls, path: str | Path) -> Baseline:
         with np.load(path, allow_pickle=False) as z:
             keys = [str(k) for k in z["subject_keys"]]
             return cls(z["global_map"].astype(np.float32), int(z["n_global"]),

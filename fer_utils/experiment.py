@@ -208,7 +208,7 @@ class DataRef:
     fingerprint: str
 
     @classmethod
-    def of(cls, ds) -> "DataRef":
+    def of(cls, ds) -> DataRef:
         if ds.is_sample:
             name = "sample"
         else:
@@ -216,7 +216,7 @@ class DataRef:
         return cls(name, ds.fingerprint)
 
     @classmethod
-    def official_fer2013(cls) -> "DataRef":
+    def official_fer2013(cls) -> DataRef:
         """The Kaggle FER-2013 file, whatever its form (csv, csv.gz, tar.gz): the data of the
         book's committed artifacts."""
         from fer_utils.data import FER2013_FINGERPRINT
@@ -238,6 +238,48 @@ def artifact_key(config: ExperimentConfig, data: DataRef) -> str:
 # artifacts
 # --------------------------------------------------------------------------------------
 
+class Scores:
+    """A typed view of an artifact's ``metrics.json`` scores, for chapters and the scorecard.
+
+    >>> s = Scores({"PrivateTest": {"accuracy": 0.6, "macro_f1": 0.5, "n": 10,
+    ...                             "per_class": {"happy": {"recall": 0.9}}}})
+    >>> s.accuracy("PrivateTest"), s.f1("PrivateTest"), s.recall("PrivateTest", "happy")
+    (0.6, 0.5, 0.9)
+    """
+
+    def __init__(self, metrics: dict) -> None:
+        self._m = metrics
+
+    def split(self, split: str) -> dict:
+        """The scores of one split; ``KeyError`` naming the splits there are."""
+        part = self._m.get(split)
+        if not isinstance(part, dict) or "accuracy" not in part:
+            there = [k for k, v in self._m.items() if isinstance(v, dict) and "accuracy" in v]
+            raise KeyError(f"no scores for {split!r}; this artifact has {there}")
+        return part
+
+    def accuracy(self, split: str = "PrivateTest") -> float:
+        return float(self.split(split)["accuracy"])
+
+    def f1(self, split: str = "PrivateTest", average: str = "macro") -> float:
+        """Macro (default) or weighted F1."""
+        if average not in ("macro", "weighted"):
+            raise ValueError(f"average must be 'macro' or 'weighted', not {average!r}")
+        return float(self.split(split)[f"{average}_f1"])
+
+    def n(self, split: str = "PrivateTest") -> int:
+        return int(self.split(split)["n"])
+
+    def recall(self, split: str, emotion: str) -> float:
+        return float(self.split(split)["per_class"][emotion]["recall"])
+
+    def per_class(self, split: str = "PrivateTest"):
+        """Precision, recall, F1 and support per class (a DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.split(split)["per_class"]).T
+
+
 @dataclass
 class Artifact:
     """A finished experiment on disk: ``metrics.json``, ``history.json`` and, when small
@@ -249,7 +291,7 @@ class Artifact:
     history: dict
 
     @classmethod
-    def from_folder(cls, path: str | Path, config_cls=None) -> "Artifact":
+    def from_folder(cls, path: str | Path, config_cls=None) -> Artifact:
         """The finished experiment in ``path``; ``FileNotFoundError`` when it is not one."""
         path = Path(path)
         for f in ("metrics.json", "history.json"):
@@ -279,6 +321,12 @@ class Artifact:
     def has_model(self) -> bool:
         return self.model_path is not None
 
+    @property
+    def scores(self) -> Scores:
+        """``metrics.json``'s scores as methods: ``art.scores.accuracy("PrivateTest")`` (an
+        ES-MAP experiment's test part is the split ``"test"``)."""
+        return Scores(self.metrics)
+
     def load_model(self):
         import keras
 
@@ -306,6 +354,25 @@ def find_artifact(config: ExperimentConfig, data: DataRef, root: Path,
         return None
     found.config = config
     return found
+
+
+def find_named(root: Path, name: str, data: DataRef) -> Artifact | None:
+    """The finished artifact under ``root`` of the config called ``name`` (its ``name``
+    field, e.g. ``"mx-fer"``) on ``data``, found by its metrics rather than by rebuilding the
+    config (so a reader of results needs no training code); the newest key schema first."""
+    found = []
+    for metrics_file in root.glob(f"{name}-{data.name}-*/metrics.json"):
+        try:
+            m = json.loads(metrics_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if m.get("config", {}).get("name") == name and m.get("data_fingerprint") == data.fingerprint:
+            found.append((m.get("key_schema", 1), metrics_file.parent, m))
+    if not found:
+        return None
+    _, path, metrics = max(found, key=lambda f: f[0])
+    history = json.loads((path / "history.json").read_text()) if (path / "history.json").is_file() else {}
+    return Artifact(path, ExperimentConfig(), metrics, history)
 
 
 def large_model_path(key: str) -> Path:
@@ -390,7 +457,7 @@ def seed_everything(seed: int) -> None:
     import numpy as np
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (seeds code that uses the legacy global generator)
     keras.utils.set_random_seed(seed)
 
 

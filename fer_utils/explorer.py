@@ -18,8 +18,8 @@ set of faces per emotion (50 by default, as seed 000), so the comparison stays l
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -149,7 +149,7 @@ class ConsensusSet:
 
     @classmethod
     def pick(cls, points: np.ndarray, labels: np.ndarray, *, per_class: int = 50,
-             n_classes: int = 7, seed: int = 0) -> "ConsensusSet":
+             n_classes: int = 7, seed: int = 0) -> ConsensusSet:
         """Draw ``per_class`` random faces with landmarks per class (all if fewer)."""
         points = np.asarray(points)
         labels = np.asarray(labels)

@@ -20,8 +20,8 @@ and turns everything it cannot use into an :class:`ImageError` with a readable m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -244,7 +244,7 @@ class FaceDetector:
         if self.kind == "mediapipe":
             self._impl.close()
 
-    def __enter__(self) -> "FaceDetector":
+    def __enter__(self) -> FaceDetector:
         return self
 
     def __exit__(self, *exc) -> None:

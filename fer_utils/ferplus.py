@@ -87,7 +87,7 @@ class FERPlusVotes:
     def __len__(self) -> int:
         return len(self.votes)
 
-    def subset(self, index) -> "FERPlusVotes":
+    def subset(self, index) -> FERPlusVotes:
         return FERPlusVotes(self.votes[index], self.usage[index], self.rows[index], self.source)
 
 

@@ -30,9 +30,9 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -204,7 +204,7 @@ class FaceMesh:
     def close(self) -> None:
         self._impl.close()
 
-    def __enter__(self) -> "FaceMesh":
+    def __enter__(self) -> FaceMesh:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -367,7 +367,7 @@ class LandmarkSet:
                 f"({100 * self.detection_rate:.1f} %); " + (parts or "no failures")
                 + f"; {per:.1f} ms per image")
 
-    def subset(self, index) -> "LandmarkSet":
+    def subset(self, index) -> LandmarkSet:
         return LandmarkSet(self.points[index], self.status[index], self.seconds, self.settings)
 
     def detection_table(self, labels: np.ndarray, groups: np.ndarray | None = None,
@@ -405,13 +405,13 @@ class LandmarkSet:
                                 settings=json.dumps(self.settings))
 
     @classmethod
-    def load(cls, path: str | Path) -> "LandmarkSet":
+    def load(cls, path: str | Path) -> LandmarkSet:
         with np.load(path, allow_pickle=False) as z:
             return cls(z["points"], z["status"], float(z["seconds"]),
                        json.loads(str(z["settings"])))
 
     @classmethod
-    def concatenate(cls, parts: Sequence["LandmarkSet"]) -> "LandmarkSet":
+    def concatenate(cls, parts: Sequence[LandmarkSet]) -> LandmarkSet:
         if not parts:
             return cls(np.zeros((0, N_LANDMARKS, 3), np.float32), np.zeros(0, np.int8))
         return cls(np.concatenate([p.points for p in parts]),

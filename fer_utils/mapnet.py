@@ -24,6 +24,7 @@ tests a stored model again from the landmarks, to check that its metrics come ou
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,7 @@ class MapArtifact(experiment.Artifact):
     """A finished ES-MAP experiment (a folder under ``data/esmap/``)."""
 
     @classmethod
-    def from_folder(cls, path: str | Path, config_cls=None) -> "MapArtifact":
+    def from_folder(cls, path: str | Path, config_cls=None) -> MapArtifact:
         return super().from_folder(path, config_cls or MapConfig)
 
 

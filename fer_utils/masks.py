@@ -16,8 +16,8 @@ model trained on whole faces, tested on covered ones).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -7,7 +7,7 @@ imbalanced set it mostly reflects the large classes. Accuracy equals the weighte
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -99,8 +99,9 @@ def binary_accuracy_trap(n_classes: int = 8, n: int = 1000, seed: int = 0) -> fl
     unit separately, so predicting nothing at all scores ``(n_classes - 1) / n_classes``:
     7/8 = 87.5 % for 8 classes. It is the metric trap behind seed 002's flat "87.5 %".
     """
-    import fer_utils  # noqa: F401
     import keras
+
+    import fer_utils  # noqa: F401
 
     rng = np.random.default_rng(seed)
     y_true = np.eye(n_classes, dtype=np.float32)[rng.integers(0, n_classes, n)]

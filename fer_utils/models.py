@@ -11,8 +11,9 @@ INPUT_SHAPE = (48, 48, 1)
 
 
 def _keras():
-    import fer_utils  # noqa: F401  (oneDNN off before TensorFlow loads)
     import keras
+
+    import fer_utils  # noqa: F401  (oneDNN off before TensorFlow loads)
     return keras
 
 

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class PosedDataset:
         return (f"PosedDataset({self.name}: {len(self)} images, "
                 f"{len(np.unique(self.subjects))} subjects)")
 
-    def subset(self, index) -> "PosedDataset":
+    def subset(self, index) -> PosedDataset:
         index = np.flatnonzero(np.asarray(index)) if np.asarray(index).dtype == bool else index
         return PosedDataset(self.name, [self.images[i] for i in index], self.labels[index],
                             self.subjects[index], self.files[index], self.skipped,

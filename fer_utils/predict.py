@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_utils import experiment, paths, runtime
 from fer_utils import faces as F
-from fer_utils import paths, runtime
+from fer_utils.experiment import DataRef
+from fer_utils.inference import load_model_file, model_file
 
 BACKENDS = ("keras", "function", "tflite")
 DEFAULT_CONFIG = "realtime/mx-fer"
@@ -38,14 +40,11 @@ def default_model_path() -> Path:
     FileNotFoundError
         No trained default model is present (say how to get one).
     """
-    from fer_utils.experiment import DataRef, artifact_key
-    from fer_utils.train import TrainConfig
-
-    key = artifact_key(TrainConfig.named(DEFAULT_CONFIG), DataRef.official_fer2013())
+    name = DEFAULT_CONFIG.rsplit("/", 1)[-1]
     for root in (paths.repo_root() / "data", paths.artifacts_dir()):
-        f = root / key / "model.keras"
-        if f.is_file():
-            return f
+        art = experiment.find_named(root, name, DataRef.official_fer2013())
+        if art is not None and (art.path / "model.keras").is_file():
+            return art.path / "model.keras"
     raise FileNotFoundError(
         f"the default model ({DEFAULT_CONFIG}) is not in this installation; pass --model "
         f"PATH, or train it with: python -m fer_utils train {DEFAULT_CONFIG}")
@@ -55,7 +54,6 @@ def resolve_model_path(model: str | Path | None) -> Path:
     """A ``.keras`` file from a file, an artifact folder, or ``None`` (the default model)."""
     if model is None:
         return default_model_path()
-    from fer_utils.train import model_file
     return model_file(model)
 
 
@@ -101,7 +99,6 @@ class Classifier:
         if isinstance(model, keras.Model):
             self.path, self.model = None, model
         else:
-            from fer_utils.train import load_model_file
             self.path = resolve_model_path(model)
             self.model = load_model_file(self.path)
         shape = tuple(self.model.input_shape[1:])
@@ -189,7 +186,6 @@ def export_tflite(model_path: str | Path) -> Path:
 
 
 def _tflite_interpreter(model, path: Path | None):
-    import os
 
     import tensorflow as tf
 

@@ -25,7 +25,7 @@ are the ones the model needs; the ground-truth scores (:func:`mass_inside`,
 from __future__ import annotations
 
 import contextlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -322,7 +322,7 @@ def correct_per_class(model, images: np.ndarray, labels: np.ndarray, per_class: 
     """Indices of up to ``per_class`` correctly classified images of each class (random,
     seeded; grouped by class): the faces whose maps are averaged per emotion. A class the
     model never gets right contributes none."""
-    from fer_utils.train import predict_proba
+    from fer_utils.inference import predict_proba
 
     labels = np.asarray(labels)
     right = np.flatnonzero(predict_proba(model, images).argmax(axis=1) == labels)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_utils.data import CLASS_NAMES, FERDataset, LoadReport
+from fer_utils.dataset import CLASS_NAMES, FERDataset, LoadReport
 
 REGION_NAMES: tuple[str, ...] = ("background", "skin", "hair", "brows", "eyes", "nose",
                                  "mouth", "occluder")
@@ -63,7 +63,8 @@ CLASS_REGIONS: dict[str, tuple[str, ...]] = {
 # brow_raise  px up of both brows (AU1+2 > 0, AU4 < 0)    brow_inner  px up of inner ends
 # eye_open    lid opening factor (AU5 > 1, AU6/7 < 1)      wrinkle     nose wrinkle (AU9)
 # lip_raise   upper-lip raise px (AU10)                    curve       lip-corner lift px (AU12 > 0, AU15 < 0)
-# open        lips apart px (AU25/26)                      width       mouth width factor (AU20 > 1, AU23/24 < 1)
+# open        lips apart px (AU25/26)                      width       mouth width factor
+#                                                                      (AU20 > 1, AU23/24 < 1)
 _AU_TEMPLATES: dict[str, dict[str, float]] = {
     "angry":    dict(brow_raise=-4.0, brow_inner=-5.0, eye_open=0.55, curve=-1.5, width=0.8, glabella=1.0),
     "disgust":  dict(brow_raise=-1.5, brow_inner=-1.0, eye_open=0.8, wrinkle=1.0, lip_raise=4.0, curve=-3.0),

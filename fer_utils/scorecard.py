@@ -26,9 +26,9 @@ Verdicts, by the kind of claim:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Claim:
     published: float | tuple[float, float] | None
     unit: str
     kind: str
-    measure: Callable[["Evidence"], Measurement | None] | None
+    measure: Callable[[Evidence], Measurement | None] | None
     why: str
     tolerance: float = 0.0
     higher_is_better: bool = True

@@ -18,7 +18,6 @@ The artifact holds ``model.keras`` (the best model), ``config.json``, ``history.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils import experiment, paths, runtime
-from fer_utils.data import CLASS_NAMES, FERDataset, load_fer2013, stratified_limit  # noqa: F401
+from fer_utils.data import FERDataset, load_fer2013, stratified_limit
 from fer_utils.experiment import (  # noqa: F401  (the core's names, re-exported for readers of train)
     MAX_MODEL_BYTES,
     Artifact,
@@ -38,7 +37,15 @@ from fer_utils.experiment import (  # noqa: F401  (the core's names, re-exported
     save_inference_model,
 )
 
-LABEL_SETS = ("fer", "fer-clean", "ferplus-majority", "ferplus-crossentropy")
+# inference and label sets live in their own modules; re-exported for the chapters
+from fer_utils.inference import (  # noqa: F401
+    evaluate_model,
+    load_model_file,
+    model_file,
+    predict_proba,
+)
+from fer_utils.labels import LABEL_SETS, evaluation_labels, prepare_labels  # noqa: F401
+
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("plateau", "cosine")
 
@@ -124,7 +131,7 @@ class TrainConfig(ExperimentConfig):
             raise ValueError(f"unknown model {self.model!r}; available: {', '.join(sorted(BUILDERS))}")
 
     @classmethod
-    def named(cls, name: str) -> "TrainConfig":
+    def named(cls, name: str) -> TrainConfig:
         """A config shipped with the course, e.g. ``"ablation/cnn-d4-s0"``.
 
         Looked up in the package (``fer_utils/configs``), so it works wherever the package
@@ -157,33 +164,6 @@ def find_artifact(config: TrainConfig, data: DataRef, root: Path | None = None) 
 # --------------------------------------------------------------------------------------
 # data preparation
 # --------------------------------------------------------------------------------------
-
-def prepare_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
-    """Targets for a label set: (hard labels (N,), soft targets (N, C), keep mask (N,), class names)."""
-    if labels not in LABEL_SETS:
-        raise ValueError(f"unknown label set {labels!r}; choose one of {', '.join(LABEL_SETS)}")
-    n = len(CLASS_NAMES)
-    if labels == "fer":
-        return ds.labels, np.eye(n, dtype=np.float32)[ds.labels], np.ones(len(ds), bool), CLASS_NAMES
-    from fer_utils import ferplus
-    votes = ferplus.votes_for(ds)
-    if labels == "fer-clean":
-        keep = ferplus.make_labels(votes, "majority", n_classes=7).keep
-        return ds.labels, np.eye(n, dtype=np.float32)[ds.labels], keep, CLASS_NAMES
-    mode = labels.split("-", 1)[1]
-    lab = ferplus.make_labels(votes, mode, n_classes=8)
-    return lab.labels, lab.targets, lab.keep, lab.class_names
-
-
-def evaluation_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Labels for evaluation: FER labels (on the cleaned images for ``"fer-clean"``), or
-    FERPlus **majority** for every FERPlus set."""
-    if labels in ("fer", "fer-clean"):
-        y, _, keep, names = prepare_labels(ds, labels)
-        return y, keep, names
-    y, _, keep, names = prepare_labels(ds, "ferplus-majority")
-    return y, keep, names
-
 
 def augmenter(config: TrainConfig):
     """The on-the-fly augmentation of ``config`` (rotation, shift, zoom, horizontal flip) as a
@@ -254,106 +234,6 @@ def random_erase(x, probability: float, gen):
     inside &= (gen.uniform([b]) < probability)[:, None, None]
     noise = gen.uniform(tf.shape(x), 0.0, 255.0)
     return tf.where(inside[..., None], noise, x)
-
-
-def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for raw images ``(N, 48, 48)`` or ``(N, 48, 48, 1)``.
-
-    Raises
-    ------
-    ValueError
-        The model does not take FER-2013's ``(48, 48, 1)`` raw images.
-    """
-    expected = tuple(model.input_shape[1:])
-    x = images[..., None] if images.ndim == 3 else images
-    if expected != tuple(x.shape[1:]):
-        raise ValueError(f"the model expects inputs of shape {expected}, but the data is "
-                         f"{tuple(x.shape[1:])} (FER-2013 images are (48, 48, 1) grey): was it "
-                         "trained for another dataset?")
-    out = [model(x[s:s + batch_size].astype(np.float32), training=False).numpy()
-           for s in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
-
-
-def model_file(model: str | Path) -> Path:
-    """The ``.keras`` file of a model given as a file or an artifact folder (for a large
-    model's artifact, the local copy in :func:`large_model_path` where there is one).
-
-    Raises
-    ------
-    FileNotFoundError
-        Neither a file nor a folder holding ``model.keras``.
-    """
-    path = Path(model)
-    if path.is_dir():
-        kept, local = path / "model.keras", large_model_path(path.name)
-        # a large model's artifact keeps metrics only: the copy kept by its trainer, if here
-        path = local if not kept.is_file() and local.is_file() else kept
-    if not path.is_file():
-        raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
-                                "artifact folder holding model.keras; a large model's artifact "
-                                "keeps metrics only, and its model only on the machine that "
-                                "trained it)")
-    return path
-
-
-def load_model_file(path: str | Path):
-    """Load a saved Keras model for inference; an unreadable file is a ``ValueError``."""
-    import keras
-
-    import zipfile
-
-    path = Path(path)
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path.name}: not a Keras model (a .keras file is a zip archive; this "
-                         "one is damaged or something else): train or download it again")
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise ValueError(f"{path.name}: not a readable Keras model "
-                         f"({type(exc).__name__}: {exc})") from None
-
-
-def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: str = "fer",
-                   mask: str = "none", *, limit: int | None = None, seed: int = 0) -> dict:
-    """Metrics of a saved model (path, artifact folder or ``keras.Model``) on one split.
-
-    ``labels`` is a training label set; FERPlus sets are evaluated with majority labels, as
-    in :func:`train`. ``mask`` covers a face region of every test image first
-    (:data:`fer_utils.masks.MASKS`; a model trained with a mask is evaluated with the same
-    mask by passing it again). ``limit`` and ``seed`` score the stratified subset that a
-    config with ``eval_limit=limit`` was scored on (:func:`evaluation_indices`). The result is :func:`fer_utils.metrics.classification_metrics`'s dict,
-    the same that an artifact's ``metrics.json`` stores.
-
-    Raises
-    ------
-    FileNotFoundError, ValueError
-        Missing or unreadable model file; unknown split or label set; a model whose input or
-        number of classes does not fit the data.
-    """
-    from fer_utils import metrics as M
-
-    if split not in ds.splits:
-        raise ValueError(f"no split {split!r} in {ds.source}; it has {list(ds.splits)}")
-    y, keep, names = evaluation_labels(ds, labels)
-    if not hasattr(model, "predict"):
-        model = load_model_file(model_file(model))
-    if model.output_shape[-1] != len(names):
-        raise ValueError(f"the model predicts {model.output_shape[-1]} classes but the label set "
-                         f"{labels!r} has {len(names)} ({', '.join(names)})")
-    idx = stratified_limit(np.flatnonzero((ds.usage == split) & keep), y, limit, seed)
-    images = ds.images[idx]
-    if mask != "none":
-        from fer_utils.masks import mask_images
-
-        points = None
-        if mask.startswith("lm-"):  # landmarks of the whole set: the cached ones are reused
-            from fer_utils.landmarks import dataset_landmarks
-
-            points = dataset_landmarks(ds.images, progress=False).points[idx]
-        images = mask_images(images, mask, points=points)[0]
-    pred = predict_proba(model, images).argmax(axis=1)
-    return M.classification_metrics(y[idx], pred, names)
 
 
 # --------------------------------------------------------------------------------------

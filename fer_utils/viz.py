@@ -4,7 +4,7 @@ Every function returns the matplotlib ``Figure`` it drew (the notebooks glue or 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -43,7 +43,7 @@ def _memory_child(mode: str, n: int) -> None:
 
     before = _peak_mb()
     if mode == "on-the-fly":
-        for x, _ in esmap.tf_dataset(pts, labels, base, reduce="full", batch_size=32):
+        for _x, _ in esmap.tf_dataset(pts, labels, base, reduce="full", batch_size=32):
             pass
     else:
         maps = esmap.esmaps(pts, base, reduce="full")

@@ -44,7 +44,8 @@ def main() -> None:
         n = args.calls if backend != "keras" else max(20, args.calls // 5)
         classifier[backend] = {
             "ms_per_face_batch1": round(bench.per_call_ms(lambda: clf.predict(one), n=n), 3),
-            "ms_per_face_batch32": round(bench.per_call_ms(lambda: clf.predict(batch), n=max(10, n // 10)) / 32, 3)}
+            "ms_per_face_batch32": round(bench.per_call_ms(lambda: clf.predict(batch),
+                                                           n=max(10, n // 10)) / 32, 3)}
         print(backend, classifier[backend], flush=True)
 
     with tempfile.TemporaryDirectory() as d:
@@ -58,7 +59,8 @@ def main() -> None:
                 break
             frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         detection = {}
-        for label, det in [("haar (scale 1.3, as the source demo)", faces.FaceDetector("haar", scale_factor=1.3)),
+        for label, det in [("haar (scale 1.3, as the source demo)",
+                            faces.FaceDetector("haar", scale_factor=1.3)),
                            ("haar (scale 1.1, course default)", faces.FaceDetector("haar")),
                            ("mediapipe", faces.FaceDetector("mediapipe"))]:
             found = [len(det(f)) for f in frames[:50]]

@@ -90,6 +90,17 @@ def check_links(root: Path) -> list[str]:
     return problems
 
 
+#: what a chapter's self-check cell starts with (CONTRIBUTING.md): tagged remove-cell, so it
+#: must never reach a rendered page
+SELF_CHECK = "What this chapter must show"
+
+
+def self_checks_shown(root: Path) -> list[str]:
+    """Pages that show a chapter's self-check cell (its asserts) to readers."""
+    return [f"{p.relative_to(root)}: shows the self-check cell ('{SELF_CHECK}')"
+            for p in chapter_pages(root) if SELF_CHECK in p.read_text(errors="replace")]
+
+
 def chapter_pages(root: Path) -> list[Path]:
     """The pages a reader reads: the introduction, the chapters and the back matter."""
     skip = {"genindex.html", "search.html", "py-modindex.html"}
@@ -148,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (root / "index.html").is_file():
         print(f"no built book at {root} (run: make book)", file=sys.stderr)
         return 2
-    problems = check_links(root)
+    problems = check_links(root) + self_checks_shown(root)
     pages = chapter_pages(root)
     print(f"{len(pages)} pages, {len(problems)} broken links or missing images")
     for p in problems:

@@ -5,7 +5,6 @@ import csv
 import gzip
 import io
 import tarfile
-from pathlib import Path
 
 import numpy as np
 import pytest

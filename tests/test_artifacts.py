@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fer_utils import data, paths, train as T
+from fer_utils import data, paths
+from fer_utils import train as T
 from fer_utils.experiment import DataRef
 
 ROOT = paths.repo_root() / "data"

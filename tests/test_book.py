@@ -122,37 +122,71 @@ def test_every_chapter_follows_the_template(nb_path):
         assert caption, f"a figure without a caption: {block[:60]!r}"
 
 
-def _builders():
-    """scripts/nb/_notebook.py, the chapter builders' helpers (not part of the package)."""
-    import importlib.util
+MAX_CELL_LINES = 30
+SELF_CHECK = "# What this chapter must show"
 
-    spec = importlib.util.spec_from_file_location("_notebook", ROOT / "scripts" / "nb" / "_notebook.py")
-    nbh = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(nbh)
-    return nbh
+
+def chapter_problems(cells: list) -> list[str]:
+    """What breaks the chapter format (CONTRIBUTING.md): a figure drawn with ``book.figure``
+    in a cell that keeps its output, or never captioned by a ``{glue:figure}``; a code cell
+    over :data:`MAX_CELL_LINES` lines (reusable logic belongs in ``fer_utils``); a self-check
+    cell (first line :data:`SELF_CHECK`) that readers would see (it needs ``remove-cell``)."""
+    def source(c):
+        return c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+
+    text = "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
+    problems = []
+    for i, c in enumerate(cells):
+        if c["cell_type"] != "code":
+            continue
+        src, tags = source(c), c.get("metadata", {}).get("tags", [])
+        for name in re.findall(r"book\.figure\(\"(\w+)\"", src):
+            if "remove-output" not in tags:
+                problems.append(f"cell {i}: figure {name!r} is drawn in a cell without the "
+                                "remove-output tag (it would show twice)")
+            if f"{{glue:figure}} {name}\n" not in text:
+                problems.append(f"cell {i}: figure {name!r} has no {{glue:figure}} caption")
+        if len(src.splitlines()) > MAX_CELL_LINES:
+            problems.append(f"cell {i}: {len(src.splitlines())} lines (at most "
+                            f"{MAX_CELL_LINES}: move logic into fer_utils)")
+        if src.startswith(SELF_CHECK) and "remove-cell" not in tags:
+            problems.append(f"cell {i}: a self-check cell without the remove-cell tag")
+    return problems
+
+
+#: Cells still over the line limit. Their outputs come from full real-data runs, so they are
+#: split when their chapters are next re-run (chapter 5's Table I reading moves into a helper;
+#: chapter 7's large-model cells change with the retrained VGG-16 and ResNet-50). Listed, not
+#: ignored: the test fails once a listed cell is split, so the list only shrinks.
+PENDING_SPLIT = {"05_esmaps.ipynb": {33}, "07_masks_saliency.ipynb": {30, 34, 38}}
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS + APPENDIX, ids=lambda p: p.name)
-def test_every_figure_is_captioned_and_shown_once(nb_path):
-    """A figure drawn with book.figure appears once in the HTML, in a captioned glue:figure;
-    the drawing cell's own output is removed there (readers of the notebook still see it).
-    The same check the builders run before writing a draft (chapter 4 is not generated)."""
-    import nbformat
+def test_every_chapter_keeps_the_format(nb_path):
+    """One source format for every chapter: notebooks, edited as notebooks (CONTRIBUTING.md)."""
+    problems = chapter_problems(load(nb_path)["cells"])
+    pending = {f"cell {i}" for i in PENDING_SPLIT.get(nb_path.name, ())}
+    long_pending = {p.split(":")[0] for p in problems if "lines (at most" in p} & pending
+    assert long_pending == pending, "a listed cell was split: remove it from PENDING_SPLIT"
+    assert [p for p in problems if p.split(":")[0] not in pending] == []
 
-    _builders()._check_figures(nbformat.read(nb_path, as_version=4).cells)
+
+def test_the_format_check_catches_each_problem():
+    def code(src, tags=()):
+        return {"cell_type": "code", "source": src, "metadata": {"tags": list(tags)}}
+
+    draw = 'book.figure("fig_x", fig)'
+    caption = {"cell_type": "markdown", "source": "```{glue:figure} fig_x\nA caption.\n```"}
+    good = [code(draw, ["remove-output"]), caption,
+            code(SELF_CHECK + "\nassert True", ["remove-cell"])]
+    assert chapter_problems(good) == []
+    assert "without the remove-output tag" in chapter_problems([code(draw), caption])[0]
+    assert "no {glue:figure} caption" in chapter_problems([good[0]])[0]
+    assert "31 lines" in chapter_problems([code("x = 1\n" * 31)])[0]
+    assert "self-check" in chapter_problems([code(SELF_CHECK + "\nassert True")])[0]
 
 
-def test_chapter_builders_refuse_uncaptioned_or_doubled_figures():
-    """scripts/nb/_notebook.write checks figures before writing a draft; a figure without a
-    caption, or in a cell that keeps its output, is refused with a message that says what to
-    use."""
-    nbh = _builders()
-    draw = 'fig = None\nbook.figure("fig_x", fig)'
-    good = [nbh.figure_code(draw), nbh.caption("fig_x", "A caption.", after="Text after.")]
-    nbh._check_figures(good)
-    assert good[0].metadata["tags"] == ["remove-output"]
-    assert good[1].source.startswith("```{glue:figure} fig_x\n:name: fig-fig-x\n\nA caption.\n```")
-    with pytest.raises(ValueError, match="figure_code"):
-        nbh._check_figures([nbh.code(draw), good[1]])
-    with pytest.raises(ValueError, match="no caption"):
-        nbh._check_figures([nbh.figure_code(draw)])
+def test_there_is_one_chapter_source_format():
+    """No generator writes chapters: the notebooks are the source (CONTRIBUTING.md)."""
+    assert not (ROOT / "scripts" / "nb").exists()
+    assert "How to edit a chapter" in (ROOT / "CONTRIBUTING.md").read_text()

@@ -47,6 +47,16 @@ def test_broken_links_anchors_and_images_are_reported(tmp_path):
     assert check_book.main([str(tmp_path / "nothing")]) == 2
 
 
+def test_a_page_showing_a_self_check_cell_fails(tmp_path):
+    root = _book(tmp_path)
+    assert check_book.self_checks_shown(root) == []
+    (root / "chapters" / "two.html").write_text(
+        "<pre># What this chapter must show\nassert acc &gt; 0.5</pre>")
+    assert check_book.self_checks_shown(root) == [
+        "chapters/two.html: shows the self-check cell ('What this chapter must show')"]
+    assert check_book.main([str(root), "--no-browser"]) == 1
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
                     reason="no Chromium here")
 def test_a_formula_that_is_not_typeset_fails_the_check(tmp_path):

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from fer_utils import experiment, paths, train as T
+from fer_utils import experiment, paths
+from fer_utils import train as T
 from fer_utils.data import FER2013_FINGERPRINT
 from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key, since
 from fer_utils.sample import make_sample
@@ -131,3 +132,16 @@ def test_committed_artifacts_sit_under_their_key():
         m = json.loads(metrics_file.read_text())
         config = mapnet.MapConfig.from_dict(m["config"])
         assert metrics_file.parent.name == artifact_key(config, ref)
+
+
+def test_scores_view_reads_metrics_without_nested_lookups(sample, arts):
+    art = T.train(TINY.replace(epochs=1), sample, progress=False)
+    s = art.scores
+    assert s.accuracy("PrivateTest") == art.metrics["PrivateTest"]["accuracy"]
+    assert s.f1("PublicTest", "weighted") == art.metrics["PublicTest"]["weighted_f1"]
+    assert s.n() == art.metrics["PrivateTest"]["n"]
+    assert list(s.per_class().index) == art.metrics["class_names"]
+    with pytest.raises(KeyError, match="no scores for 'Validation'"):
+        s.accuracy("Validation")
+    with pytest.raises(ValueError, match="average must be"):
+        s.f1(average="micro")

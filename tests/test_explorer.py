@@ -9,7 +9,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from fer_utils import esmap, explorer as X  # noqa: E402
+from fer_utils import esmap  # noqa: E402
+from fer_utils import explorer as X
 from fer_utils.landmarks import N_LANDMARKS, REGION_NAMES, REGIONS  # noqa: E402
 
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_utils import cli, models, predict as P, realtime as R
+from fer_utils import cli, models
+from fer_utils import predict as P
+from fer_utils import realtime as R
 from fer_utils.sample import sample_photos
 
 

@@ -35,7 +35,7 @@ def test_every_anchor_number_has_a_claim():
     for value in (0.65, 0.712, 0.7328, 0.75, 0.77, 0.66, 0.81, 0.833, 0.916, 0.63, 0.875,
                   0.92, 0.56, 0.583, 0.41, 0.47, 370.0, 0.91, 35_887, 12, 1_516, 557):
         assert round(value, 4) in flat, value
-    for depth, d in sources.SEED004_MACRO.items():  # accuracy and F1 of every depth
+    for _depth, d in sources.SEED004_MACRO.items():  # accuracy and F1 of every depth
         assert round(d["accuracy"], 4) in flat and round(d["f1"], 4) in flat
     chapters = {c.chapter for c in scorecard.claims()}
     assert {"1 Datasets", "3 Depth", "4 Real time", "5 ES-MAPs", "7 Masks"} <= chapters

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from fer_utils import cli, experiment, train as T
+from fer_utils import cli, experiment
+from fer_utils import train as T
 from fer_utils.experiment import DataRef
 from fer_utils.sample import make_sample
 

@@ -357,7 +357,12 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fer_utils", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m fer_utils",
+        description="Reading Faces: data, training, evaluation and real-time use of facial "
+        "emotion recognition models. Run a command with --help for its options.",
+        epilog="Exit status: 0 all done, 1 some inputs failed, 2 nothing done (README, "
+        "'Errors and exit status').")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="versions, oneDNN setting, data location")
     p.set_defaults(func=_info)
@@ -379,7 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a saved model on one split")
     p.add_argument("--model", required=True, help="model.keras file or artifact folder (an "
                    "ES-MAP experiment's folder is tested on its protocol's test part)")
-    p.add_argument("--split", default="PrivateTest", choices=_SPLIT_CHOICES)
+    p.add_argument("--split", default="PrivateTest", choices=_SPLIT_CHOICES,
+                   help="the split to score (default PrivateTest, reported once per final "
+                   "model; Test is the test folder of an image-folder copy without the "
+                   "PublicTest/PrivateTest distinction)")
     p.add_argument("--labels", choices=["fer", "fer-clean", "ferplus"],
                    help="FER-2013 labels; FER-2013 labels on the images FERPlus accepts "
                    "(fer-clean); or FERPlus majority labels (8 classes). Default: those the "
@@ -411,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     p.set_defaults(func=_webcam)
     p = sub.add_parser("esmap", help="landmark distance maps and ES-MAPs of image files")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files with one face each (JPEG, PNG, ...)")
     p.add_argument("--out", required=True, help="folder for the .npy maps and .png pictures")
     p.add_argument("--baseline", help="neutral baseline (.npz from --save-baseline, or a "
                    "468×468 .npy); with it each image also gets its ES-MAP")

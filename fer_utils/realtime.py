@@ -97,7 +97,13 @@ class Smoother:
 
 def open_source(camera: int | None = None, video: str | Path | None = None):
     """An opened ``cv2.VideoCapture`` or a :class:`CameraError` saying what to do."""
+    import os
+
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # no "[ WARN:0@4.4] …": our message says it
     import cv2
+
+    if hasattr(cv2, "setLogLevel"):  # cv2 may have been imported before the variable was set
+        cv2.setLogLevel(0)  # silent: a camera that fails is reported by CameraError
 
     if video is not None:
         video = Path(video)

@@ -190,3 +190,24 @@ def test_there_is_one_chapter_source_format():
     """No generator writes chapters: the notebooks are the source (CONTRIBUTING.md)."""
     assert not (ROOT / "scripts" / "nb").exists()
     assert "How to edit a chapter" in (ROOT / "CONTRIBUTING.md").read_text()
+
+
+def test_the_publish_workflow_builds_the_committed_book_and_deploys_it():
+    """.github/workflows/book.yml: the standard Jupyter Book → GitHub Pages route (README,
+    'Publishing the book'). Parsed here; actionlint needs a download this machine cannot make."""
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    triggers = wf[True] if True in wf else wf["on"]  # YAML 1.1 reads the key `on` as true
+    assert "main" in triggers["push"]["branches"] and "workflow_dispatch" in triggers
+    assert wf["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
+    uses = [s.get("uses", "") for s in build["steps"]]
+    runs = " ".join(s.get("run", "") for s in build["steps"])
+    assert any(u.startswith("actions/checkout@") for u in uses)
+    assert "jupyter-book build ." in runs and "--warningiserror" in runs
+    assert "execute" not in runs  # committed outputs are rendered, nothing is re-run
+    upload = next(s for s in build["steps"] if s.get("uses", "").startswith(
+        "actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == "_build/html"
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
+    assert CONFIG["execute"]["execute_notebooks"] == "off"

@@ -79,7 +79,7 @@ def save(name: str, result: dict) -> Path:
 def load(name: str) -> dict | None:
     """A saved benchmark, or None: from the artifacts folder, else the committed one in
     ``<repo>/data/benchmarks`` (benchmarks are measurements, the same in quick mode)."""
-    for folder in (paths.artifacts_dir(), paths.repo_root() / "data"):
+    for folder in (paths.artifacts_dir(), paths.committed_dir()):
         f = folder / "benchmarks" / f"{name}.json"
         if f.is_file():
             return json.loads(f.read_text())

@@ -564,13 +564,15 @@ def remove_checkpoint(ckpt: Path) -> None:
 
 def committed_or_run(config: ExperimentConfig, ds, find, committed_root: Path,
                      run, *, quick: dict | None = None, **kwargs):
-    """The rule of :func:`load_or_train` and :func:`fer_utils.mapnet.load_or_run`, for any
-    kind of experiment: in quick mode, ``find(config, DataRef.of(ds), committed_root)`` if it
-    finds the committed artifact, else ``run`` on the quick config (with the changes in
-    ``quick``); in a full run, ``run(config, ds, **kwargs)``, which loads what exists."""
-    if runtime.quick_mode():
+    """The rule of :func:`fer_utils.train.load_or_train` and
+    :func:`fer_utils.mapnet.load_or_run`, for any kind of experiment: the book's committed
+    artifact, ``find(config, DataRef.of(ds), committed_root)``, if there is one (in a checkout
+    and in a wheel install alike); else ``run`` (which loads what the reader trained before),
+    on :meth:`ExperimentConfig.quick` with the changes in ``quick`` in quick mode."""
+    if not kwargs.get("retrain"):
         found = find(config, DataRef.of(ds), committed_root)
         if found is not None:
             return found
+    if runtime.quick_mode():
         config = config.quick().replace(**(quick or {}))
     return run(config, ds, **kwargs)

@@ -48,24 +48,47 @@ def cache_dir() -> Path:
 
 
 def repo_root() -> Path:
-    """The course repository (the folder holding ``_config.yml``) for an editable install."""
-    here = Path(__file__).resolve().parent.parent
-    return here
+    """The course repository (the folder holding ``_config.yml``) for an editable install;
+    for an installed wheel, the folder above the package (``site-packages``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def in_checkout() -> bool:
+    """Whether the package runs from a checkout of the course (an editable install), where
+    ``data/`` is the repository's committed folder; otherwise it was installed from a wheel."""
+    return (repo_root() / "_toc.yml").is_file()
+
+
+#: where a wheel carries the book's committed artifacts (``data/`` of the repository)
+PACKAGED_DATA = Path(__file__).resolve().parent / "_book_data"
+#: where an installed (non-checkout) package writes what it trains
+DEFAULT_USER_ARTIFACTS = Path("~/.local/share/fer_utils/artifacts")
+
+
+def committed_dir() -> Path:
+    """The book's committed artifacts and benchmarks: ``<repo>/data`` in a checkout, the copy
+    inside the package (:data:`PACKAGED_DATA`) in a wheel install (Colab's first cell)."""
+    return repo_root() / "data" if in_checkout() else PACKAGED_DATA
 
 
 def artifacts_dir(committed: bool = False) -> Path:
-    """Training artifacts: ``$FER_ARTIFACTS_DIR``, else ``<repo>/data`` (committed).
+    """Training artifacts: ``$FER_ARTIFACTS_DIR``; else, in a checkout, ``<repo>/data``
+    (committed), and in a wheel install a user folder (``~/.local/share/fer_utils/artifacts``),
+    never ``site-packages``.
 
     In quick mode (``FER_QUICK=1``) the default is ``<cache>/quick-artifacts`` instead, so
     the small models of test runs never land next to the book's models. ``committed=True``
-    ignores quick mode: for readers of the book's results (the scorecard) that train nothing.
+    asks for the book's own results (:func:`committed_dir`; the scorecard, chapters in quick
+    mode), which train nothing.
     """
     value = os.environ.get(ARTIFACTS_ENV, "").strip()
     if value:
         return Path(value).expanduser()
-    if not committed and os.environ.get("FER_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}:
+    if committed:
+        return committed_dir()
+    if os.environ.get("FER_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}:
         return cache_dir() / "quick-artifacts"
-    return repo_root() / "data"
+    return repo_root() / "data" if in_checkout() else DEFAULT_USER_ARTIFACTS.expanduser()
 
 
 def checkpoints_dir() -> Path:
@@ -74,7 +97,7 @@ def checkpoints_dir() -> Path:
     may be committed, so a long run continues on the next machine), else a hidden
     ``.checkpoints`` folder beside the artifacts. Never inside ``data/``."""
     artifacts = artifacts_dir()
-    if artifacts == repo_root() / "data":
+    if in_checkout() and artifacts == repo_root() / "data":
         return repo_root() / "checkpoints"
     return artifacts / ".checkpoints"
 

@@ -41,7 +41,7 @@ def default_model_path() -> Path:
         No trained default model is present (say how to get one).
     """
     name = DEFAULT_CONFIG.rsplit("/", 1)[-1]
-    for root in (paths.repo_root() / "data", paths.artifacts_dir()):
+    for root in (paths.committed_dir(), paths.artifacts_dir()):
         art = experiment.find_named(root, name, DataRef.official_fer2013())
         if art is not None and (art.path / "model.keras").is_file():
             return art.path / "model.keras"

@@ -119,6 +119,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     trained = json.loads(stored.read_text()).get("config", {}) if stored.is_file() else {}
     if "protocol" in trained:  # a Chapter 5 experiment (fer_utils.mapnet), tested its own way
         return _evaluate_esmap(args)
+    if stored.is_file() and "ensemble" in json.loads(stored.read_text()):
+        return _evaluate_ensemble(args, folder)
     config = TrainConfig.from_dict(trained) if trained else None
     path = model_file(args.model)  # fail before loading the data
     # (evaluate_model takes any training label set: FERPlus ones are scored on majority labels)
@@ -136,6 +138,29 @@ def _evaluate(args: argparse.Namespace) -> int:
         subset = f" (the artifact's {limit}-image subset)" if limit else ""
         print(f"{args.split} ({ds.source}, {labels} labels{covered}): {result['n']:,} images"
               f"{subset}")
+        print(M.per_class_table(result).round(4).to_string())
+        print(f"accuracy {result['accuracy']:.4f}")
+    return 0
+
+
+def _evaluate_ensemble(args: argparse.Namespace, folder: Path) -> int:
+    """An ensemble's folder (fer_utils.ensemble): its members' mean probabilities, as stored."""
+    from fer_utils import ensemble
+    from fer_utils import metrics as M
+
+    if args.labels or args.mask:
+        raise ValueError("an ensemble is scored with its members' labels and no mask: leave "
+                         "out --labels and --mask")
+    members, tta = ensemble.members_of(folder)
+    ds = _load_data(args.data)
+    result = ensemble.score(members, ds, tta=tta, splits=(args.split,))[args.split]
+    if args.json:
+        print(json.dumps({"model": folder.name, "split": args.split,
+                          "ensemble": [m.name for m in members], "tta": tta, "data": ds.source,
+                          **result}))
+    else:
+        print(f"{args.split} ({ds.source}): ensemble of {len(members)} model(s)"
+              f"{' with test-time augmentation' if tta else ''}, {result['n']:,} images")
         print(M.per_class_table(result).round(4).to_string())
         print(f"accuracy {result['accuracy']:.4f}")
     return 0

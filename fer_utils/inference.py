@@ -114,3 +114,34 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
         images = mask_images(images, mask, points=points)[0]
     pred = predict_proba(model, images).argmax(axis=1)
     return M.classification_metrics(y[idx], pred, names)
+
+
+def tta_views(images: np.ndarray, *, flip: bool = True, shift: int = 2) -> list[np.ndarray]:
+    """The test-time views of raw images ``(N, 48, 48[, 1])``: the images, their mirror
+    images (``flip``), and copies shifted by ``shift`` pixels up, down, left and right (edges
+    repeated), the same transformations training augmentation applies."""
+    x = images[..., None] if images.ndim == 3 else images
+    views = [x]
+    if flip:
+        views.append(x[:, :, ::-1])
+    if shift:
+        s = shift
+        padded = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
+        h, w = x.shape[1:3]
+        for dy, dx in ((0, s), (2 * s, s), (s, 0), (s, 2 * s)):
+            views.append(padded[:, dy:dy + h, dx:dx + w])
+    return views
+
+
+def predict_proba_tta(model, images: np.ndarray, *, flip: bool = True, shift: int = 2) -> np.ndarray:
+    """Class probabilities averaged over :func:`tta_views` (test-time augmentation)."""
+    views = tta_views(images, flip=flip, shift=shift)
+    return np.mean([predict_proba(model, v) for v in views], axis=0)
+
+
+def ensemble_proba(models: list, images: np.ndarray, *, tta: bool = False) -> np.ndarray:
+    """The mean of the members' class probabilities (each with TTA when ``tta``)."""
+    if not models:
+        raise ValueError("an ensemble needs at least one model")
+    one = predict_proba_tta if tta else predict_proba
+    return np.mean([one(m, images) for m in models], axis=0)

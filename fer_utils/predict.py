@@ -108,6 +108,7 @@ class Classifier:
         self.class_names = tuple(class_names) if class_names else (
             class_names_for(self.path, n) if self.path else class_names_for(Path("."), n))
         self.backend = backend
+        self.temperature = stored_temperature(self.path) if self.path else 1.0
         self._fn = None
         self._interp = None
         if backend == "function":
@@ -128,10 +129,16 @@ class Classifier:
         if len(x) == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
         if self.backend == "keras":
-            return np.asarray(self.model(x, training=False))
-        if self.backend == "function":
-            return self._fn(x).numpy()
-        return self._tflite(x)
+            probs = np.asarray(self.model(x, training=False))
+        elif self.backend == "function":
+            probs = self._fn(x).numpy()
+        else:
+            probs = self._tflite(x)
+        if self.temperature != 1.0:
+            from fer_utils.calibration import apply_temperature
+
+            probs = apply_temperature(probs, self.temperature)
+        return probs
 
     def _tflite(self, x: np.ndarray) -> np.ndarray:
         it = self._interp
@@ -159,7 +166,22 @@ class Classifier:
 
     def __repr__(self) -> str:
         where = self.path.parent.name if self.path else self.model.name
-        return f"Classifier({where!r}, backend={self.backend!r}, classes={len(self.class_names)})"
+        calibrated = f", temperature={self.temperature:.2f}" if self.temperature != 1.0 else ""
+        return (f"Classifier({where!r}, backend={self.backend!r}, "
+                f"classes={len(self.class_names)}{calibrated})")
+
+
+def stored_temperature(model_path: Path) -> float:
+    """The calibration temperature stored with a model (``metrics.json`` beside it, under
+    ``"calibration"``, fitted on PublicTest by :mod:`fer_utils.calibration`); 1.0 if none.
+    :class:`Classifier` applies it, so the probabilities it reports are calibrated."""
+    import json
+
+    stored = Path(model_path).parent / "metrics.json"
+    try:
+        return float(json.loads(stored.read_text())["calibration"]["temperature"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1.0
 
 
 #: TensorFlow Lite threads per interpreter (see :func:`_tflite_interpreter`)

@@ -1,0 +1,84 @@
+"""Ensembles and test-time augmentation of trained models, kept as artifacts of their own.
+
+An ensemble averages the class probabilities of its members (artifacts under ``data/``
+that keep their model), each optionally over test-time views
+(:func:`fer_utils.inference.predict_proba_tta`). Its folder
+``data/ensembles/<name>-<hash>/`` holds ``metrics.json`` with the members' artifact names
+under ``"ensemble"``, so an ensemble's number is never mistaken for a single model's; one
+member with ``"tta": true`` is a single model with test-time augmentation. Nothing is
+trained: members are chosen beforehand (on PublicTest), PrivateTest is scored once.
+``python -m fer_utils evaluate --model data/ensembles/<run>`` scores it again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fer_utils import metrics as M
+from fer_utils import paths
+from fer_utils.data import FERDataset
+from fer_utils.experiment import DataRef
+from fer_utils.inference import ensemble_proba, load_model_file, model_file
+from fer_utils.labels import evaluation_labels
+
+SPLITS = ("PublicTest", "PrivateTest")
+
+
+def _members(folders: list[str | Path]) -> list[tuple[Path, dict]]:
+    out = []
+    for f in folders:
+        folder = Path(f)
+        stored = folder / "metrics.json"
+        if not stored.is_file():
+            raise FileNotFoundError(f"{folder.name}: not a finished artifact (no metrics.json)")
+        out.append((folder, json.loads(stored.read_text())))
+    labels = {m["config"].get("labels", "fer") for _, m in out}
+    if len(labels) != 1 or {m["config"].get("mask", "none") for _, m in out} != {"none"}:
+        raise ValueError("ensemble members must share one label set and use no mask")
+    return out
+
+
+def score(folders: list[str | Path], ds: FERDataset, *, tta: bool = False,
+          splits=SPLITS) -> dict:
+    """Metrics of the ensemble of ``folders`` on each split (all of its images)."""
+    members = _members(folders)
+    labels = members[0][1]["config"].get("labels", "fer")
+    y, keep, names = evaluation_labels(ds, labels)
+    models = [load_model_file(model_file(folder)) for folder, _ in members]
+    out = {}
+    for split in splits:
+        idx = np.flatnonzero((ds.usage == split) & keep)
+        probs = ensemble_proba(models, ds.images[idx], tta=tta)
+        out[split] = M.classification_metrics(y[idx], probs.argmax(axis=1), names)
+    return out
+
+
+def build(name: str, folders: list[str | Path], ds: FERDataset, *, tta: bool = False,
+          root: Path | None = None) -> Path:
+    """Score the ensemble and write ``<root>/ensembles/<name>-<hash>/metrics.json``; returns
+    the folder. The hash covers the members, ``tta`` and the data fingerprint."""
+    members = _members(folders)
+    ref = DataRef.of(ds)
+    keys = [folder.name for folder, _ in members]
+    blob = json.dumps({"members": keys, "tta": tta, "data": ref.fingerprint}, sort_keys=True)
+    out = (root or paths.artifacts_dir()) / "ensembles" / (
+        f"{name}-{ref.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}")
+    result = {"name": name, "ensemble": keys, "tta": tta, "data": ref.name,
+              "data_fingerprint": ref.fingerprint, "source": ds.source,
+              "class_names": members[0][1]["class_names"],
+              "params": int(sum(m.get("params", 0) for _, m in members)),
+              **score(folders, ds, tta=tta)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(result, indent=1))
+    return out
+
+
+def members_of(folder: str | Path) -> tuple[list[Path], bool]:
+    """The member folders (beside the ``ensembles`` folder) and ``tta`` of a stored ensemble."""
+    folder = Path(folder)
+    m = json.loads((folder / "metrics.json").read_text())
+    root = folder.parent.parent
+    return [root / key for key in m["ensemble"]], bool(m.get("tta"))

@@ -1,0 +1,63 @@
+"""fer_utils.calibration, test-time augmentation and ensembles (fer_utils.ensemble)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fer_utils import calibration as C
+from fer_utils import cli, ensemble
+from fer_utils import train as T
+from fer_utils.sample import make_sample
+
+
+def _overconfident(n=4000, seed=0):
+    """Labels drawn from true probabilities, and a model that sharpens them (T = 2.5)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 1.0, (n, 7))
+    true = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(7, p=p) for p in true])
+    return C.apply_temperature(true, 1 / 2.5), labels
+
+
+def test_temperature_scaling_recovers_the_temperature_and_lowers_ece():
+    probs, labels = _overconfident()
+    t = C.fit_temperature(probs[:2000], labels[:2000])
+    assert t == pytest.approx(2.5, rel=0.15)
+    after = C.apply_temperature(probs[2000:], t)
+    assert (after.argmax(1) == probs[2000:].argmax(1)).all()      # no prediction changes
+    assert C.expected_calibration_error(after, labels[2000:]) < \
+        0.5 * C.expected_calibration_error(probs[2000:], labels[2000:])
+    s = C.summary(probs[:2000], labels[:2000], probs[2000:], labels[2000:])
+    assert s["nll_after"] < s["nll_before"] and s["ece_after"] < s["ece_before"]
+    assert sum(s["reliability_after"]["count"]) == 2000
+    with pytest.raises(ValueError, match="positive"):
+        C.apply_temperature(probs, 0)
+
+
+def test_a_calibrated_model_has_no_ece():
+    rng = np.random.default_rng(1)
+    conf = rng.uniform(0.2, 1.0, 20000)
+    probs = np.stack([conf, 1 - conf], 1)
+    labels = (rng.uniform(size=len(conf)) > conf).astype(int)
+    assert C.expected_calibration_error(probs, labels) < 0.02
+    fig = C.reliability_figure({"model": C.reliability(probs, labels)})
+    assert len(fig.axes[0].lines) == 2
+
+
+def test_ensembles_score_their_members_and_say_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    ds = make_sample()
+    cfg = T.TrainConfig(name="m", model_args={"depth": 3, "width": 8}, epochs=1, train_limit=300)
+    a, b = (T.train(cfg.replace(seed=s), ds, progress=False) for s in (0, 1))
+    single = ensemble.score([a.path], ds)
+    assert single["PrivateTest"]["accuracy"] == pytest.approx(a.metrics["PrivateTest"]["accuracy"])
+    out = ensemble.build("pair", [a.path, b.path], ds, tta=True)
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["ensemble"] == [a.path.name, b.path.name] and m["tta"] is True
+    assert cli.main(["evaluate", "--model", str(out), "--data", "sample", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert got["accuracy"] == m["PrivateTest"]["accuracy"] and got["ensemble"] == m["ensemble"]
+    with pytest.raises(FileNotFoundError, match="not a finished artifact"):
+        ensemble.score([tmp_path / "nothing"], ds)

@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || (echo "Python 3.11 not found: install it or pass PYTHON=/path/to/python3.11" && exit 1)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[cpu,dev,book]"
+	$(BIN)/python -m pip install --quiet -e ".[cpu,dev,book,scale]"
 	@touch $@
 
 # Tests run in JOBS processes (pytest-xdist); --dist loadscope keeps each notebook's cells, and

@@ -9,6 +9,7 @@ Commands
 ``predict``   emotions of the faces in image files; ``--json`` prints one object per image.
 ``webcam``    the real-time loop on a camera or a video file.
 ``esmap``     landmark distance maps and ES-MAPs of image files (``.npy`` + ``.png``).
+``landmarks`` landmarks of a photo folder or FER-2013 as resumable shards, here or on Ray.
 
 Errors and exit status
 ----------------------
@@ -328,6 +329,19 @@ def _esmap(args: argparse.Namespace) -> int:
     return 0 if done == len(args.images) else 1 if done else 2
 
 
+def _landmarks(args: argparse.Namespace) -> int:
+    """Landmark shards of a folder of photos or a FER-2013 file, here or on a Ray cluster."""
+    from fer_utils import distributed
+
+    out = paths.output_dir(args.out, flag="--out")
+    report = distributed.extract_landmarks(args.source, out, address=args.address,
+                                           workers=args.workers, shard_size=args.shard_size,
+                                           progress=not args.no_progress)
+    print(report.summary())
+    print(f"shards in {out} (fer_utils.distributed.load_shards reads them)")
+    return 0
+
+
 def _read_baseline(path):
     from fer_utils import esmap
 
@@ -458,6 +472,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-baseline", metavar="PATH",
                    help="treat the images as neutral faces: save their mean map as a baseline")
     p.set_defaults(func=_esmap)
+    p = sub.add_parser("landmarks", help="Face Mesh landmarks of many images, here or on a "
+                       "Ray cluster, as resumable shards")
+    p.add_argument("source", help="a folder of image files, or a FER-2013 csv(.gz)/tar.gz")
+    p.add_argument("--out", required=True, help="folder for the shards (a stopped job resumes)")
+    p.add_argument("--address", help="a running Ray cluster (e.g. ray://head:10001 or auto); "
+                   "default: this machine")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="Face Mesh processes (1: serially here; more: a local Ray cluster)")
+    p.add_argument("--shard-size", type=_positive_int, default=1024, help="images per shard")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.set_defaults(func=_landmarks)
 
     return parser
 

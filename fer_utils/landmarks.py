@@ -419,6 +419,24 @@ class LandmarkSet:
                    sum(p.seconds for p in parts), parts[0].settings)
 
 
+def save_shard(part: LandmarkSet, index: np.ndarray, path: str | Path) -> None:
+    """One shard of a distributed job (:mod:`fer_utils.distributed`): the landmarks of some
+    images and their indices in the source, written all at once."""
+    from fer_utils import paths
+
+    with paths.atomic_path(path) as tmp:
+        np.savez_compressed(tmp, points=part.points, status=part.status,
+                            seconds=np.float64(part.seconds),
+                            settings=json.dumps(part.settings), index=np.asarray(index, np.int64))
+
+
+def load_shard(path: str | Path) -> tuple[LandmarkSet, np.ndarray]:
+    """A shard written by :func:`save_shard`: ``(landmarks, source indices)``."""
+    with np.load(path, allow_pickle=False) as z:
+        return (LandmarkSet(z["points"], z["status"], float(z["seconds"]),
+                            json.loads(str(z["settings"]))), z["index"])
+
+
 def extract_batch(images, mesh: FaceMesh | None = None, *, progress: bool = True,
                   desc: str = "Face Mesh", **mesh_kwargs) -> LandmarkSet:
     """Landmarks for a sequence of images (arrays), each failure counted with its reason.

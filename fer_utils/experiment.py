@@ -20,6 +20,7 @@ dataset. This module holds what they share:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -508,7 +509,7 @@ def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar):
 
 
 def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, ckpt: Path,
-                  desc: str, progress: bool = True, final: str = "best"):
+                  desc: str, progress: bool = True, final: str = "best", scope=None):
     """Fit with the course protocol, resuming from ``ckpt`` when it holds a checkpoint.
 
     ``build_model()`` returns a compiled model (called only when there is nothing to resume);
@@ -516,7 +517,8 @@ def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, 
     ``batch_size``, ``shuffle``). Returns ``(model, state)``: the ``final`` model (``"best"``
     on the watched quantity, or ``"last"``) and the run's state (epochs, best epoch, seconds,
     history). The checkpoint stays until the caller has written the artifact; a run that
-    fails before its first epoch is over removes it.
+    fails before its first epoch is over removes it. ``scope`` (a ``tf.distribute`` strategy's
+    scope) is entered to build or load the model, so checkpoints resume under a strategy too.
 
     Raises
     ------
@@ -531,11 +533,12 @@ def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, 
     try:
         state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
                  "seconds": 0.0, "history": {}}
-        if not fresh and (ckpt / "last.keras").is_file():
-            state = json.loads((ckpt / "state.json").read_text())
-            model = keras.models.load_model(ckpt / "last.keras")
-        else:
-            model = build_model()
+        with scope if scope is not None else contextlib.nullcontext():
+            if not fresh and (ckpt / "last.keras").is_file():
+                state = json.loads((ckpt / "state.json").read_text())
+                model = keras.models.load_model(ckpt / "last.keras")
+            else:
+                model = build_model()
         runtime.check_training_safe(model)
         done = state["epoch"] >= epochs or state["wait"] >= rules.patience
         with tqdm(total=epochs, initial=state["epoch"], desc=desc, unit="epoch",

@@ -48,6 +48,7 @@ from fer_utils.labels import LABEL_SETS, evaluation_labels, prepare_labels  # no
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("plateau", "cosine")
+STRATEGIES = ("none", "mirrored", "multi-worker")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ class TrainConfig(ExperimentConfig):
     erasing : float
         Probability of random erasing: a random rectangle (2–25 % of the face) of an
         augmented training image is filled with noise.
+    strategy : {"none", "mirrored", "multi-worker"}
+        ``tf.distribute``: one device; every local GPU (or CPU device); or every machine of
+        the cluster described by ``TF_CONFIG``. ``batch_size`` and ``learning_rate`` are per
+        replica: the global batch and rate are multiplied by the number of replicas
+        (:func:`distribution`). Left out of the artifact key when ``"none"``.
     """
 
     name: str = "cnn"
@@ -109,11 +115,14 @@ class TrainConfig(ExperimentConfig):
     warmup_epochs: int = 0
     label_smoothing: float = 0.0
     erasing: float = 0.0
+    strategy: str = experiment.since(3, "none")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         for name in ("label_smoothing", "erasing"):
@@ -291,21 +300,22 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
                      "fallback": ms.n_fallback}
 
     experiment.seed_everything(config.seed)
+    strategy, replicas = distribution(config.strategy)
     weights = None
     if config.class_weights:
         counts = np.bincount(y[tr], minlength=len(class_names)).astype(float)
         w = len(tr) / (len(class_names) * np.maximum(counts, 1))
         weights = w[y[tr]].astype(np.float32)
-    train_ds = make_dataset(images[tr], targets[tr], batch_size=config.batch_size,
+    train_ds = make_dataset(images[tr], targets[tr], batch_size=config.batch_size * replicas,
                             shuffle=True, augment=augmenter(config) if config.augment else None,
                             seed=config.seed, weights=weights,
                             erasing=config.erasing if config.augment else 0.0)
     val_ds = make_dataset(images[va], targets[va], batch_size=256, shuffle=False)
-    steps = int(np.ceil(len(tr) / config.batch_size))
+    steps = int(np.ceil(len(tr) / (config.batch_size * replicas)))
 
     def build():
         model = models.build(config.model, n_classes=len(class_names), **config.model_args)
-        model.compile(optimizer=make_optimizer(config, steps),
+        model.compile(optimizer=make_optimizer(config, steps, replicas),
                       loss=make_loss(config), metrics=["accuracy"])
         return model
 
@@ -315,7 +325,8 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     ckpt = experiment.checkpoint_dir(key)
     best, state = experiment.fit_resumable(
         build, {"x": train_ds, "validation_data": val_ds, "shuffle": False},
-        epochs=config.epochs, rules=rules, ckpt=ckpt, desc=key, progress=progress)
+        epochs=config.epochs, rules=rules, ckpt=ckpt, desc=key, progress=progress,
+        scope=strategy.scope() if strategy is not None else None)
 
     y_eval, keep_eval, eval_names = evaluation_labels(ds, config.labels)
     result = {"config": config.to_dict(), "data": did.name, "data_fingerprint": did.fingerprint,
@@ -324,7 +335,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
               "epochs_trained": state["epoch"], "best_epoch": state["best_epoch"],
               "train_seconds": round(state["seconds"], 1),
               "seconds_per_epoch": round(state["seconds"] / max(1, state["epoch"]), 2),
-              "engine": runtime.onednn_status(), "n_train": int(len(tr))}
+              "engine": runtime.onednn_status(), "replicas": replicas, "n_train": int(len(tr))}
     if mask_info is not None:
         result["mask"] = mask_info
     for split in ("PublicTest", "PrivateTest"):
@@ -346,12 +357,32 @@ def evaluation_indices(ds: FERDataset, split: str, config: TrainConfig) -> np.nd
     return stratified_limit(idx, y_eval, config.eval_limit, config.seed)
 
 
-def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+def distribution(name: str):
+    """``(tf.distribute strategy or None, number of replicas)`` for a config's ``strategy``:
+    ``"none"`` → one device; ``"mirrored"`` → every local GPU, else every logical CPU device;
+    ``"multi-worker"`` → the cluster in ``TF_CONFIG`` (each machine runs the same command)."""
+    if name == "none":
+        return None, 1
+    import tensorflow as tf
+
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        strategy = tf.distribute.MirroredStrategy(devices)
+    elif name == "multi-worker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    return strategy, int(strategy.num_replicas_in_sync)
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int, replicas: int = 1):
     """The optimizer of ``config``: Adam or SGD (Nesterov, momentum 0.9), with a constant rate
-    (the plateau schedule changes it between epochs) or a cosine decay with warm-up."""
+    (the plateau schedule changes it between epochs) or a cosine decay with warm-up. Under a
+    distribution strategy the rate is scaled by the number of replicas (the linear rule)."""
     import keras
 
-    rate = config.learning_rate
+    rate = config.learning_rate * replicas
     if config.schedule == "cosine":
         warm = config.warmup_epochs * steps_per_epoch
         total = max(1, config.epochs * steps_per_epoch - warm)

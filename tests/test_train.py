@@ -297,3 +297,38 @@ def test_stratified_limit_keeps_the_balance_and_handles_near_complete_subsets():
     almost = T.stratified_limit(idx, labels, len(idx) - 1, seed=0)
     assert len(almost) == len(idx) - 1 and set(almost) <= set(idx)
     assert len(T.stratified_limit(idx, labels, 3, seed=1)) == 3            # fewer than classes
+
+
+MIRRORED = """
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from fer_utils import train as T
+from fer_utils.sample import make_sample
+ds = make_sample()
+cfg = T.TrainConfig(name="mirror", model_args={"depth": 3, "width": 8}, epochs=2, batch_size=32,
+                    train_limit=600, strategy="mirrored")
+art = T.train(cfg, ds, progress=False)
+again = T.evaluate_model(art.path, ds, "PrivateTest")
+print(json.dumps({"replicas": art.metrics["replicas"], "loss": art.history["loss"],
+                  "stored": art.metrics["PrivateTest"]["accuracy"], "again": again["accuracy"],
+                  "key_has_strategy": "mirrored" in json.dumps(cfg.key_dict()),
+                  "none_in_key": "strategy" in T.TrainConfig().key_dict()}))
+"""
+
+
+def test_mirrored_training_on_two_cpu_devices(tmp_path):
+    """tf.distribute: two logical CPU devices, the global batch and rate scaled; the run
+    learns and its artifact re-evaluates to its stored metrics."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, FER_ARTIFACTS_DIR=str(tmp_path / "artifacts"))
+    out = subprocess.run([sys.executable, "-c", MIRRORED], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["replicas"] == 2 and got["loss"][1] < got["loss"][0]
+    assert got["again"] == got["stored"]
+    assert got["key_has_strategy"] and not got["none_in_key"]  # old artifacts keep their keys

@@ -36,15 +36,7 @@ def cache_dir() -> Path:
     """Folder for parsed-array caches: ``$FER_CACHE_DIR``, else ``~/.cache/fer_utils``."""
     value = os.environ.get(CACHE_ENV, "").strip()
     path = Path(value).expanduser() if value else DEFAULT_CACHE_DIR.expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"{CACHE_ENV} is {path}, which is a file, not a folder: point it at a "
-                         "folder (or unset it)") from None
-    except PermissionError:
-        raise ValueError(f"{CACHE_ENV} is {path}, which cannot be created here (permission "
-                         "denied): point it at a folder you can write") from None
-    return path
+    return output_dir(path, flag=f"{CACHE_ENV} ({path})" if value else "the cache folder")
 
 
 def repo_root() -> Path:
@@ -155,7 +147,7 @@ def output_dir(path: os.PathLike | str, *, flag: str = "output folder") -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise ValueError(f"{flag} {path}: a file is in the way (it or a folder above it is a "
-                         "file); choose another folder") from None
+                         "file, not a folder); choose another folder") from None
     except PermissionError:
         raise ValueError(f"{flag} {path}: cannot create it (permission denied)") from None
     if not os.access(path, os.W_OK | os.X_OK):

@@ -84,3 +84,18 @@ def image_folders(tmp_path_factory, truth):
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(img).save(folder / f"{use}_{i:05d}.png")
     return root
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The offline sample (the same every call), for tests that train on it."""
+    from fer_utils.sample import make_sample
+
+    return make_sample()
+
+
+@pytest.fixture
+def arts(tmp_path, monkeypatch):
+    """An empty artifacts folder of the test's own (FER_ARTIFACTS_DIR)."""
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    return tmp_path / "artifacts"

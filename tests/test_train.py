@@ -10,21 +10,9 @@ import pytest
 from fer_utils import cli, experiment
 from fer_utils import train as T
 from fer_utils.experiment import DataRef
-from fer_utils.sample import make_sample
 
 TINY = T.TrainConfig(name="tiny", model_args={"depth": 3, "width": 8}, epochs=2, batch_size=32,
                      train_limit=200, eval_limit=None, patience=5)
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return make_sample()
-
-
-@pytest.fixture
-def arts(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
-    return tmp_path / "artifacts"
 
 
 def test_config_json_roundtrip_and_unknown_keys(tmp_path):

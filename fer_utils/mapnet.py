@@ -354,3 +354,85 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = Fal
     x_te = make_inputs(artifact.config.input, te, ds.images, marks.points, base)
     test, test_all = _test(model, x_te, ds.labels, te, te_all)
     return {"test": test, "test_all": test_all}
+
+
+def _compare(gap_points: float) -> str:
+    return ("ES-MAPs beat face images" if gap_points > 1 else "face images beat ES-MAPs"
+            if gap_points < -1 else "ES-MAPs and face images are level")
+
+
+def table_reading(results, paper: dict, *, majority: float, probe_accuracy: float | None,
+                  n_test: int, n_train: int) -> tuple[str, dict]:
+    """Chapter 5's reading of Table I, written from the results: ``(Markdown, facts)``.
+
+    ``results`` is the chapter's table of runs (columns ``model``, ``input``, ``protocol``,
+    ``accuracy``, ``accuracy (undetected = wrong)``, ``classes predicted``, ``test faces``),
+    ``paper`` seed 000's Table I (:data:`fer_utils.sources`), ``majority`` the share of the most
+    frequent test class, ``probe_accuracy`` the linear probe on pooled maps. ``facts`` holds
+    the numbers to glue (``gap_paper``, ``gap_fer``, ``best_esh_fer``) and the counts the
+    chapter checks (``n_protocol_sentences``, ``n_other_models``, ``resnet_classes``)."""
+    def mean_of(model, inp, protocol, column="accuracy"):
+        r = results[(results.model == model) & (results.input == inp) & (results.protocol == protocol)]
+        return (float(r[column].mean()), len(r)) if len(r) else (None, 0)
+
+    facts: dict = {}
+    paper_gap = 100 * (paper["ESH-Net"]["esmap"][0] - paper["ESH-Net"]["image"][0])
+    sentences = []
+    for protocol, label in (("random-30-70", "the paper's random 30/70 split"),
+                            ("fer2013", "the FER-2013 protocol")):
+        (e, n_e), (i, _) = (mean_of("esh_net", "esmap-reference", protocol),
+                            mean_of("esh_net", "image", protocol))
+        if e is None or i is None:
+            continue
+        gap = 100 * (e - i)
+        facts["gap_" + ("paper" if protocol == "random-30-70" else "fer")] = f"{gap:+.1f}"
+        sentences.append(f"Under {label}, ESH-Net reaches {100 * e:.1f} % on the reference ES-MAPs "
+                         f"({n_e} run{'s' if n_e > 1 else ''}) and {100 * i:.1f} % on the same faces' "
+                         f"images: {_compare(gap)} by {abs(gap):.1f} points (seed 000: "
+                         f"{paper_gap:+.0f}).")
+        e_all, _ = mean_of("esh_net", "esmap-reference", protocol, "accuracy (undetected = wrong)")
+        sentences.append("Counting the faces Face Mesh missed as errors, as a deployed system "
+                         f"must, the ES-MAP figure is {100 * e_all:.1f} %.")
+    facts["n_protocol_sentences"] = len(sentences)
+    others = []
+    (ce, _), (ci, _) = (mean_of("convnet4", "esmap-reference", "random-30-70"),
+                        mean_of("convnet4", "image", "random-30-70"))
+    if ce is not None and ci is not None:
+        pub = paper["ConvNet"]
+        gap, pub_gap = 100 * (ce - ci), 100 * (pub["esmap"][0] - pub["image"][0])
+        phrase = _compare(gap) + ("" if abs(gap) <= 1 else f" by {abs(gap):.1f} points")
+        same = _compare(gap) == _compare(pub_gap)
+        others.append(f"The quarter-width ConvNet, on the paper's split, reaches {100 * ce:.1f} % on "
+                      f"ES-MAPs and {100 * ci:.1f} % on images: {phrase}. Seed 000's full-width "
+                      f"ConvNet had {100 * pub['esmap'][0]:.0f} % and {100 * pub['image'][0]:.0f} %"
+                      + (", the same verdict." if same else f": {_compare(pub_gap)}."))
+    (re_, _), (ri, _) = (mean_of("resnet50", "esmap-reference", "fer2013"),
+                          mean_of("resnet50", "image", "fer2013"))
+    if re_ is not None and ri is not None:
+        rc = next(c for c in table_configs() if c.model == "resnet50")
+        n_classes = sorted(set(results.loc[results.model == "resnet50", "classes predicted"]))
+        facts["resnet_classes"] = int(max(n_classes))
+        others.append(f"ResNet-50, trained from scratch on {rc.train_limit:,} faces for at most "
+                      f"{rc.epochs} epochs, reaches {100 * re_:.1f} % on ES-MAPs and "
+                      f"{100 * ri:.1f} % on images, against {100 * majority:.1f} % for always "
+                      "answering the most frequent class, and "
+                      + ("answers a single emotion for every test face." if n_classes == [1] else
+                         f"uses only {' or '.join(map(str, n_classes))} of the 7 emotions.")
+                      + " It shows that the pipeline runs, not how ResNet-50 compares.")
+    facts["n_other_models"] = len(others)
+    probe_note = ""
+    esh_fer = results[(results.model == "esh_net") & (results.protocol == "fer2013")
+                      & results.input.str.startswith("esmap")]
+    if len(esh_fer) and probe_accuracy is not None:
+        best = esh_fer.loc[esh_fer.accuracy.idxmax()]
+        limit = next(c.train_limit for c in table_configs()
+                     if c.model == "esh_net" and c.protocol == "fer2013")
+        facts["best_esh_fer"] = f"{100 * best.accuracy:.1f} %"
+        facts["best_esh_fer_value"] = float(best.accuracy)
+        probe_note = (f"On the same {n_test:,} PrivateTest faces, the linear probe above, trained "
+                      f"on all {n_train:,} detected Training faces, reaches "
+                      f"{100 * probe_accuracy:.1f} %: {100 * (probe_accuracy - best.accuracy):+.1f} "
+                      f"points against the best ESH-Net run ({100 * best.accuracy:.1f} %, "
+                      f"{best.input}), which trained on {limit:,} of them.")
+    reading = "\n\n".join(p for p in (" ".join(sentences), " ".join(others), probe_note) if p)
+    return reading, facts

@@ -154,21 +154,10 @@ def chapter_problems(cells: list) -> list[str]:
     return problems
 
 
-#: Cells still over the line limit. Their outputs come from full real-data runs, so they are
-#: split when their chapters are next re-run (chapter 5's Table I reading moves into a helper;
-#: chapter 7's large-model cells change with the retrained VGG-16 and ResNet-50). Listed, not
-#: ignored: the test fails once a listed cell is split, so the list only shrinks.
-PENDING_SPLIT = {"05_esmaps.ipynb": {33}, "07_masks_saliency.ipynb": {30, 34, 38}}
-
-
 @pytest.mark.parametrize("nb_path", NOTEBOOKS + APPENDIX, ids=lambda p: p.name)
 def test_every_chapter_keeps_the_format(nb_path):
     """One source format for every chapter: notebooks, edited as notebooks (CONTRIBUTING.md)."""
-    problems = chapter_problems(load(nb_path)["cells"])
-    pending = {f"cell {i}" for i in PENDING_SPLIT.get(nb_path.name, ())}
-    long_pending = {p.split(":")[0] for p in problems if "lines (at most" in p} & pending
-    assert long_pending == pending, "a listed cell was split: remove it from PENDING_SPLIT"
-    assert [p for p in problems if p.split(":")[0] not in pending] == []
+    assert chapter_problems(load(nb_path)["cells"]) == []
 
 
 def test_the_format_check_catches_each_problem():

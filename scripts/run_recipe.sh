@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The recipe chapter's long trainings, one at a time (two at once halve each other on 2 cores).
 # Finished ones are loaded; an interrupted one continues from checkpoints/<key>/ (commit that
-# folder to continue on another machine: scripts/commit_checkpoint.sh).
+# folder, `git add checkpoints/<key>`, to continue on another machine).
 #   FER_DATA_DIR=/path/to/data nohup scripts/run_recipe.sh > recipe.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."

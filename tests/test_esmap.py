@@ -183,8 +183,8 @@ def test_cli_writes_distance_maps_and_pictures_and_reports_failures(photo_files,
 
     out = tmp_path / "maps"
     names = [str(photo_files / n) for n in ("astronaut.png", "blank.png", "notes.png")]
-    assert cli.main(["esmap", *names, "--out", str(out),
-                     "--save-baseline", str(tmp_path / "me.npz")]) == 0
+    assert cli.main(["esmap", *names, "--out", str(out),  # 1: some inputs failed
+                     "--save-baseline", str(tmp_path / "me.npz")]) == 1
     captured = capsys.readouterr()
     assert "blank.png: blank image" in captured.err and "error:" in captured.err
     assert "1 of 3 images" in captured.out
@@ -207,7 +207,7 @@ def test_cli_exit_status_and_messages(photo_files, tmp_path, capsys, monkeypatch
     from fer_utils import cli
 
     out = str(tmp_path / "maps")
-    assert cli.main(["esmap", str(photo_files / "blank.png"), "--out", out]) == 1
+    assert cli.main(["esmap", str(photo_files / "blank.png"), "--out", out]) == 2  # none mapped
     assert cli.main(["esmap", str(photo_files / "astronaut.png"), "--out", out,
                      "--baseline", str(tmp_path / "missing.npz")]) == 2
     (tmp_path / "bad.npy").write_bytes(b"junk")

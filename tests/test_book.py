@@ -137,6 +137,9 @@ def chapter_problems(cells: list) -> list[str]:
     text = "\n".join(source(c) for c in cells if c["cell_type"] == "markdown")
     problems = []
     for i, c in enumerate(cells):
+        if c["cell_type"] == "markdown" and SELF_CHECK.lstrip("# ") in source(c):
+            problems.append(f"cell {i}: prose announces the hidden self-check (readers would "
+                            "see an empty section)")
         if c["cell_type"] != "code":
             continue
         src, tags = source(c), c.get("metadata", {}).get("tags", [])
@@ -173,6 +176,8 @@ def test_the_format_check_catches_each_problem():
     assert "no {glue:figure} caption" in chapter_problems([good[0]])[0]
     assert "31 lines" in chapter_problems([code("x = 1\n" * 31)])[0]
     assert "self-check" in chapter_problems([code(SELF_CHECK + "\nassert True")])[0]
+    heading = {"cell_type": "markdown", "source": "## What this chapter must show"}
+    assert "announces the hidden self-check" in chapter_problems([heading])[0]
 
 
 def test_there_is_one_chapter_source_format():

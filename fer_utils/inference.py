@@ -15,6 +15,15 @@ from fer_utils.experiment import large_model_path
 from fer_utils.labels import evaluation_labels
 
 
+def evaluation_indices(ds: FERDataset, split: str, labels: str = "fer", limit: int | None = None,
+                       seed: int = 0) -> np.ndarray:
+    """The images of ``split`` a model trained on ``labels`` is scored on: those the label set
+    keeps, stratified to ``limit`` with ``seed`` (an artifact's ``eval_limit`` and ``seed``: the
+    same subset its ``metrics.json`` used)."""
+    y, keep, _ = evaluation_labels(ds, labels)
+    return stratified_limit(np.flatnonzero((ds.usage == split) & keep), y, limit, seed)
+
+
 def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities for raw images ``(N, 48, 48)`` or ``(N, 48, 48, 1)``.
 
@@ -81,7 +90,7 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
     in :func:`train`. ``mask`` covers a face region of every test image first
     (:data:`fer_utils.masks.MASKS`; a model trained with a mask is evaluated with the same
     mask by passing it again). ``limit`` and ``seed`` score the stratified subset that a
-    config with ``eval_limit=limit`` was scored on (:func:`fer_utils.train.evaluation_indices`).
+    config with ``eval_limit=limit`` was scored on (:func:`evaluation_indices`).
     The result is :func:`fer_utils.metrics.classification_metrics`'s dict,
     the same that an artifact's ``metrics.json`` stores.
 
@@ -101,7 +110,7 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
     if model.output_shape[-1] != len(names):
         raise ValueError(f"the model predicts {model.output_shape[-1]} classes but the label set "
                          f"{labels!r} has {len(names)} ({', '.join(names)})")
-    idx = stratified_limit(np.flatnonzero((ds.usage == split) & keep), y, limit, seed)
+    idx = evaluation_indices(ds, split, labels, limit, seed)
     images = ds.images[idx]
     if mask != "none":
         from fer_utils.masks import mask_images

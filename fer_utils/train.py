@@ -40,6 +40,7 @@ from fer_utils.experiment import (  # noqa: F401  (the core's names, re-exported
 # inference and label sets live in their own modules; re-exported for the chapters
 from fer_utils.inference import (  # noqa: F401
     evaluate_model,
+    evaluation_indices,
     load_model_file,
     model_file,
     predict_proba,
@@ -328,7 +329,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         epochs=config.epochs, rules=rules, ckpt=ckpt, desc=key, progress=progress,
         scope=strategy.scope() if strategy is not None else None)
 
-    y_eval, keep_eval, eval_names = evaluation_labels(ds, config.labels)
+    y_eval, _, eval_names = evaluation_labels(ds, config.labels)
     result = {"config": config.to_dict(), "data": did.name, "data_fingerprint": did.fingerprint,
               "key_schema": experiment.KEY_SCHEMA, "source": ds.source,
               "class_names": list(eval_names), "params": models.count_params(best),
@@ -339,7 +340,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     if mask_info is not None:
         result["mask"] = mask_info
     for split in ("PublicTest", "PrivateTest"):
-        idx = evaluation_indices(ds, split, config)
+        idx = evaluation_indices(ds, split, config.labels, config.eval_limit, config.seed)
         t0 = time.perf_counter()
         pred = predict_proba(best, images[idx]).argmax(axis=1)
         result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)
@@ -347,14 +348,6 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     experiment.finish_artifact(out, best, result, state["history"])
     experiment.remove_checkpoint(ckpt)
     return Artifact(out, config, result, state["history"])
-
-
-def evaluation_indices(ds: FERDataset, split: str, config: TrainConfig) -> np.ndarray:
-    """The images of ``split`` that ``config``'s artifact was scored on: those its label set
-    keeps, stratified to ``config.eval_limit`` (the same subset that ``metrics.json`` used)."""
-    y_eval, keep_eval, _ = evaluation_labels(ds, config.labels)
-    idx = np.flatnonzero((ds.usage == split) & keep_eval)
-    return stratified_limit(idx, y_eval, config.eval_limit, config.seed)
 
 
 def distribution(name: str):

@@ -21,6 +21,7 @@ untypeset formulas,
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -142,6 +143,18 @@ def typeset_formulas(page: Path, *, timeout: int = 90) -> int:
     return 0 if run is None else run.stdout.count("<mjx-container")
 
 
+def widget_views(page: Path, *, timeout: int = 90) -> tuple[int, int]:
+    """``(saved, drawn)``: the widget views a page carries (saved widget state) and how many
+    of them the widget manager drew in headless Chromium (a ``widget-subarea`` with content).
+    The manager ships with the book (``_static/widgets``): a page must not depend on a CDN."""
+    saved = page.read_text(errors="replace").count('type="application/vnd.jupyter.widget-view+json"')
+    if not saved:
+        return 0, 0
+    run = _chromium(page, "--dump-dom", timeout=timeout)
+    dom = "" if run is None else run.stdout
+    return saved, len(re.findall(r'<div class="widget-subarea">\s*<div', dom))
+
+
 def _offline(message: str) -> bool:
     """Console errors caused by resources from the internet, expected on an offline machine."""
     return any(s in message for s in ("net::ERR", "Failed to load resource", "https://",
@@ -173,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
                 ok, errors = screenshot(page, shots / name)
                 own = [e for e in errors if not _offline(e)]
                 status = "ok" if ok else "DID NOT LOAD"
+                saved, drawn = widget_views(page) if ok else (0, 0)
+                if saved and drawn < saved:
+                    ok = False
+                    status = f"{saved - drawn} of {saved} widget views stayed empty"
+                elif saved:
+                    status += f", {saved} widget view(s) drawn"
                 formulas = _parse(page).formulas
                 if ok and formulas:
                     typeset = typeset_formulas(page)

@@ -67,3 +67,20 @@ def test_a_formula_that_is_not_typeset_fails_the_check(tmp_path):
     assert check_book._parse(root / "chapters" / "math.html").formulas == 1
     assert check_book.typeset_formulas(root / "chapters" / "math.html") == 0
     assert check_book.main([str(root), "--screenshots", str(tmp_path / "shots")]) == 1
+
+
+def test_pages_without_widgets_need_no_browser(tmp_path):
+    root = _book(tmp_path)
+    assert check_book.widget_views(root / "index.html") == (0, 0)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="no Chromium here")
+def test_a_widget_view_nothing_draws_fails_the_check(tmp_path):
+    """A saved widget view with no widget manager on the page (as when a CDN is unreachable)
+    stays empty, and the check says so."""
+    root = _book(tmp_path)
+    (root / "chapters" / "w.html").write_text(
+        '<html><body><script type="application/vnd.jupyter.widget-view+json">'
+        '{"version_major": 2, "version_minor": 0, "model_id": "x"}</script></body></html>')
+    assert check_book.widget_views(root / "chapters" / "w.html") == (1, 0)

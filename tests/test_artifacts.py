@@ -17,10 +17,11 @@ ARTIFACTS = sorted(p.parent for p in ROOT.glob("*/metrics.json"))
 # conftest gives every test an empty FER_DATA_DIR; re-evaluation needs the real one
 REAL_DATA_DIR = os.environ.get(paths.DATA_ENV)
 REAL_CACHE_DIR = str(paths.cache_dir())
-# The depth-6 ablation model (1.6 M float32 parameters) is the largest at 6.4 MB; the
-# real-time models are about 0.3 MB. The whole of data/ must stay a small download.
+# The depth-6 ablation model (1.6 M float32 parameters) is 6.4 MB and the recipe's VGG-style
+# network (1.77 M) 7.2 MB; the real-time models are about 0.3 MB. The whole of data/ must stay a
+# small download (the wheel carries it too): 100 MB, about 30 more such models.
 MAX_MODEL_BYTES = 8_000_000
-MAX_TOTAL_BYTES = 80_000_000
+MAX_TOTAL_BYTES = 100_000_000
 
 
 def _ids(p: Path) -> str:

@@ -99,7 +99,7 @@ def unsafe_layers(model) -> list[str]:
             found += unsafe_layers(layer)
             continue
         kernel, strides = getattr(layer, "kernel_size", None), getattr(layer, "strides", None)
-        if type(layer).__name__ not in ("Conv2D",) or kernel is None or strides is None:
+        if type(layer).__name__ != "Conv2D" or kernel is None or strides is None:
             continue
         try:
             sides = tuple(layer.input.shape[1:3])

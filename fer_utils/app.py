@@ -1,4 +1,4 @@
-"""The notebook app of Chapter 4 (seed 002's "pick an image, see the emotion", as widgets).
+"""The notebook app of Chapter 4 (Belhekar et al.'s "pick an image, see the emotion", as widgets).
 
 ``emotion_app(recognizer)`` returns an ipywidgets box: upload a photo or pick one of the
 sample photos; the output shows the photo with boxes and, per face, its 48×48 input and a

@@ -1,7 +1,7 @@
 """Calibrated probabilities: temperature scaling, expected calibration error, reliability.
 
 A network trained with cross-entropy (and label smoothing) is right more or less often than
-its top probability says. Where a confidence is shown to a person (seed 003's use: mood
+its top probability says. Where a confidence is shown to a person (Baral et al.'s use: mood
 tracking), it should mean what it says. Temperature scaling (Guo et al., 2017) divides the
 log-probabilities by one number ``T`` fitted on held-out data (PublicTest, under the course
 protocol), which changes no prediction, only how sure each one claims to be.

@@ -1,6 +1,6 @@
 """Do emotions form clusters? Embeddings (UMAP, t-SNE) and numbers for how well they separate.
 
-Seed 000 judges ES-MAPs against raw pixels by looking at UMAP and t-SNE plots. Pictures of a
+Yang & Chen judge ES-MAPs against raw pixels by looking at UMAP and t-SNE plots. Pictures of a
 2-D embedding depend on its settings, so the course adds numbers, computed the same way for
 every representation:
 

@@ -1,4 +1,4 @@
-"""Emotional-state heatmaps (ES-MAPs, seed 000): landmark distances relative to a neutral face.
+"""Emotional-state heatmaps (ES-MAPs, Yang & Chen): landmark distances relative to a neutral face.
 
 The pipeline, for a face with 468 landmarks (:mod:`fer_utils.landmarks`):
 

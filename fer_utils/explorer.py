@@ -14,7 +14,7 @@ block of columns, so "what happens around the mouth" is a cross-shaped band of t
 number per pair of regions (mean change of the distances between them).
 
 Consensus maps are recomputed whenever the baseline or the clip changes, from the same fixed
-set of faces per emotion (50 by default, as seed 000), so the comparison stays like for like.
+set of faces per emotion (50 by default, as Yang & Chen), so the comparison stays like for like.
 """
 from __future__ import annotations
 

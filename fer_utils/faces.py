@@ -4,7 +4,7 @@ Two detectors, both offline:
 
 ``"haar"``
     OpenCV's Viola–Jones cascade ``haarcascade_frontalface_default.xml`` (shipped inside
-    OpenCV), the detector of seed 003's real-time demo. Frontal faces only.
+    OpenCV), the detector of Baral et al.'s real-time demo. Frontal faces only.
 ``"mediapipe"``
     MediaPipe's BlazeFace short-range detector (model inside the mediapipe 0.10.21 wheel,
     legacy ``mp.solutions.face_detection``). Handles turned heads and poor light better.

@@ -1,4 +1,4 @@
-"""Classifying ES-MAPs vs face images (seed 000's Table I), under two protocols.
+"""Classifying ES-MAPs vs face images (Yang & Chen's Table I), under two protocols.
 
 One experiment = a model (``esh_net``, ``convnet4``, ``resnet50``), an input and a protocol:
 
@@ -133,7 +133,7 @@ SHORT = {"esmap-reference": "ref", "esmap-pooled": "pool", "image": "img"}
 
 
 def table_configs() -> list[MapConfig]:
-    """The experiments behind the chapter's version of seed 000's Table I, in run order.
+    """The experiments behind the chapter's version of Yang & Chen's Table I, in run order.
 
     Sized for 2 CPU cores (measured idle, oneDNN off: ESH-Net 7 ms per face and epoch, the
     width-32 ConvNet 9 ms, rendering a reference map 13 ms, once per baseline), about 3.5 hours
@@ -367,7 +367,7 @@ def table_reading(results, paper: dict, *, majority: float, probe_accuracy: floa
 
     ``results`` is the chapter's table of runs (columns ``model``, ``input``, ``protocol``,
     ``accuracy``, ``accuracy (undetected = wrong)``, ``classes predicted``, ``test faces``),
-    ``paper`` seed 000's Table I (:data:`fer_utils.sources`), ``majority`` the share of the most
+    ``paper`` Yang & Chen's Table I (:data:`fer_utils.sources`), ``majority`` the share of the most
     frequent test class, ``probe_accuracy`` the linear probe on pooled maps. ``facts`` holds
     the numbers to glue (``gap_paper``, ``gap_fer``, ``best_esh_fer``) and the counts the
     chapter checks (``n_protocol_sentences``, ``n_other_models``, ``resnet_classes``)."""
@@ -388,7 +388,7 @@ def table_reading(results, paper: dict, *, majority: float, probe_accuracy: floa
         facts["gap_" + ("paper" if protocol == "random-30-70" else "fer")] = f"{gap:+.1f}"
         sentences.append(f"Under {label}, ESH-Net reaches {100 * e:.1f} % on the reference ES-MAPs "
                          f"({n_e} run{'s' if n_e > 1 else ''}) and {100 * i:.1f} % on the same faces' "
-                         f"images: {_compare(gap)} by {abs(gap):.1f} points (seed 000: "
+                         f"images: {_compare(gap)} by {abs(gap):.1f} points (Yang & Chen: "
                          f"{paper_gap:+.0f}).")
         e_all, _ = mean_of("esh_net", "esmap-reference", protocol, "accuracy (undetected = wrong)")
         sentences.append("Counting the faces Face Mesh missed as errors, as a deployed system "
@@ -403,7 +403,7 @@ def table_reading(results, paper: dict, *, majority: float, probe_accuracy: floa
         phrase = _compare(gap) + ("" if abs(gap) <= 1 else f" by {abs(gap):.1f} points")
         same = _compare(gap) == _compare(pub_gap)
         others.append(f"The quarter-width ConvNet, on the paper's split, reaches {100 * ce:.1f} % on "
-                      f"ES-MAPs and {100 * ci:.1f} % on images: {phrase}. Seed 000's full-width "
+                      f"ES-MAPs and {100 * ci:.1f} % on images: {phrase}. Yang & Chen's full-width "
                       f"ConvNet had {100 * pub['esmap'][0]:.0f} % and {100 * pub['image'][0]:.0f} %"
                       + (", the same verdict." if same else f": {_compare(pub_gap)}."))
     (re_, _), (ri, _) = (mean_of("resnet50", "esmap-reference", "fer2013"),

@@ -1,8 +1,8 @@
-"""Face-region masks (seed 001): cover part of a face and see what a model loses.
+"""Face-region masks (Kroening et al.): cover part of a face and see what a model loses.
 
 Two families, both returning boolean arrays that are ``True`` where the face is **covered**:
 
-* **simple** masks, as seed 001 defines them, by image rows — ``"forehead"`` the top quarter,
+* **simple** masks, as Kroening et al. define them, by image rows — ``"forehead"`` the top quarter,
   ``"eyes"`` the second quarter (eyes and brows), ``"mouth"`` the bottom half (nose and
   mouth) — at any image size (:func:`simple_mask`);
 * **landmark** masks (``"lm-forehead"``, ``"lm-eyes"``, ``"lm-mouth"``) that follow each face:
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Simple masks: covered rows as fractions of the image height (seed 001, Fig. 5).
+#: Simple masks: covered rows as fractions of the image height (Kroening et al., Fig. 5).
 SIMPLE: dict[str, tuple[float, float]] = {
     "forehead": (0.0, 0.25),
     "eyes": (0.25, 0.5),
@@ -35,7 +35,7 @@ LANDMARK_REGIONS: dict[str, tuple[str, ...]] = {
 }
 #: Every mask name; ``"none"`` covers nothing.
 MASKS = ("none",) + tuple(SIMPLE) + tuple(LANDMARK_REGIONS)
-#: What each mask is called in tables (seed 001's names).
+#: What each mask is called in tables (Kroening et al.'s names).
 LABELS = {"none": "no mask", "forehead": "forehead (top 1/4)", "eyes": "eyes (2nd 1/4)",
           "mouth": "nose and mouth (bottom 1/2)", "lm-forehead": "forehead (landmarks)",
           "lm-eyes": "eyes + brows (landmarks)", "lm-mouth": "nose + mouth (landmarks)"}
@@ -54,7 +54,7 @@ def _size(size) -> tuple[int, int]:
 
 
 def simple_mask(name: str, size: int | tuple[int, int] = 48) -> np.ndarray:
-    """``(H, W)`` bool: the rows seed 001 covers for ``name`` (``"none"``: nothing).
+    """``(H, W)`` bool: the rows Kroening et al. cover for ``name`` (``"none"``: nothing).
 
     Row boundaries are rounded to the nearest pixel, so at 48 px ``"forehead"`` covers rows
     0–11, ``"eyes"`` 12–23 and ``"mouth"`` 24–47; at 128 px (the source) 0–31, 32–63, 64–127.
@@ -171,7 +171,7 @@ def apply(images: np.ndarray, masks: np.ndarray, fill: float | str = 0.0) -> np.
     """Copies of ``images`` (N, H, W[, C]) with the masked pixels set to ``fill``.
 
     ``masks`` is (H, W) for all images or (N, H, W) per image. ``fill`` is a value (0, black,
-    as seed 001) or ``"mean"`` (each image's mean over its uncovered pixels).
+    as Kroening et al.) or ``"mean"`` (each image's mean over its uncovered pixels).
     """
     images = np.asarray(images)
     masks = np.asarray(masks, bool)

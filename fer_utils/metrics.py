@@ -97,7 +97,7 @@ def binary_accuracy_trap(n_classes: int = 8, n: int = 1000, seed: int = 0) -> fl
 
     Each one-hot label has ``n_classes - 1`` zeros, and binary accuracy scores every output
     unit separately, so predicting nothing at all scores ``(n_classes - 1) / n_classes``:
-    7/8 = 87.5 % for 8 classes. It is the metric trap behind seed 002's flat "87.5 %".
+    7/8 = 87.5 % for 8 classes. It is the metric trap behind Belhekar et al.'s flat "87.5 %".
     """
     import keras
 

@@ -40,7 +40,7 @@ def plain_cnn(depth: int = 4, width: int = 16, *, n_classes: int = 7, head: str 
     the number of learned stages, not only the receptive field.
 
     Head: ``"dense"`` (default) is flatten → Dense(256) → dropout → softmax, the fully
-    connected head with dropout that seed 004 describes. ``"gap"`` is global average pooling →
+    connected head with dropout that Yang, Zhang & Zheng describe. ``"gap"`` is global average pooling →
     dropout → softmax: far fewer parameters, but on FER-2013 it learns much more slowly (on
     12,000 training images, 3 epochs: 26 % vs 42 % PublicTest accuracy), so it suits long
     trainings such as mini-Xception's, not a 12-epoch ablation.
@@ -208,7 +208,7 @@ def _map_input(input_shape, scale: float | None):
 
 def esh_net(*, input_shape=(62, 62, 3), scale: float | None = 1 / 255.0, n_classes: int = 7,
             name: str | None = None):
-    """ESH-Net (seed 000), the LeNet-like network the ES-MAP paper trains on its heatmaps.
+    """ESH-Net (Yang & Chen), the LeNet-like network the ES-MAP paper trains on its heatmaps.
 
     As its reference code builds it: Conv(6, 5×5) → Conv(6, 3×3) → ReLU → max pool →
     Conv(16, 5×5) → max pool → Conv(32, 5×5) → max pool → Conv(120, 3×3) → flatten →
@@ -246,7 +246,7 @@ def esh_net(*, input_shape=(62, 62, 3), scale: float | None = 1 / 255.0, n_class
 
 def convnet4(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes: int = 7,
              width: int = 128, dropout: float = 0.25, name: str | None = None):
-    """The four-layer ConvNet baseline of seed 000 (Debnath et al., 2022).
+    """The four-layer ConvNet baseline of Yang & Chen (Debnath et al., 2022).
 
     Four conv blocks of ``width``·(1, 2, 4, 4) filters (128/256/512/512 at the default width),
     kernels 3, 5, 3, 3, each with batch norm → ReLU → 2×2 max pool → dropout; then two dense
@@ -348,9 +348,9 @@ def resnet50(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_clas
 def vgg16(*, input_shape=(48, 48, 1), scale: float | None = 1 / 255.0, n_classes: int = 7,
           weights: str | None = None, variant: str = "bn-dropout", head_units: int = 256,
           dropout: float = 0.3, name: str | None = None):
-    """VGG-16 from ``keras.applications`` with seed 001's classification head.
+    """VGG-16 from ``keras.applications`` with Kroening et al.'s classification head.
 
-    The 13 convolutional layers are VGG-16's. Seed 001's baseline ("with overfitting
+    The 13 convolutional layers are VGG-16's. Kroening et al.'s baseline ("with overfitting
     control") adds batch normalisation and dropout (0.3); ``variant="bn-dropout"`` builds its
     head as Flatten → [Dense(``head_units``) → BN → ReLU → Dropout] × 2 → softmax, and
     ``variant="plain"`` the same without BN and dropout. The source trained at 128×128 with

@@ -4,7 +4,7 @@ Neither may be redistributed, so the course only reads what a reader obtained fr
 authors (or from the Kaggle copies most people use). Both identify their subjects, which
 matters twice:
 
-* ES-MAP baselines can be *per subject* (each person's own neutral face, seed 000's idea
+* ES-MAP baselines can be *per subject* (each person's own neutral face, Yang & Chen's idea
   done properly) — see :func:`fer_utils.esmap.fit_baseline`;
 * train/test splits must keep each subject on one side (:func:`subject_split`,
   :func:`subject_folds`): the same person in both halves makes a random split measure face

@@ -2,7 +2,7 @@
 
 :func:`run` drives ``python -m fer_utils webcam``. Per frame it detects faces, classifies all
 of them in one batch, and smooths each face's prediction over its last ``window`` frames. The
-source demo (seed 003) took the most common label of the last 10 frames for its single face;
+source demo (Baral et al.) took the most common label of the last 10 frames for its single face;
 here every face is tracked (boxes matched across frames by overlap) and its class
 probabilities are averaged, which is steadier than a vote and gives a probability to show.
 
@@ -215,7 +215,7 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
 
 
 def mood_summary(labels, class_names) -> dict[str, float]:
-    """Share of observations per emotion (seed 003's "daily mood summary"), in class order."""
+    """Share of observations per emotion (Baral et al.'s "daily mood summary"), in class order."""
     labels = list(labels)
     n = max(1, len(labels))
     return {c: labels.count(c) / n for c in class_names}

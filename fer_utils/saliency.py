@@ -1,4 +1,4 @@
-"""Saliency maps: which pixels does a model's decision depend on? (seed 001's question)
+"""Saliency maps: which pixels does a model's decision depend on? (Kroening et al.'s question)
 
 Four methods, all returning one non-negative ``(N, H, W)`` map per image (larger = more
 important for the explained class), for any Keras model that takes ``(N, H, W, C)`` images:

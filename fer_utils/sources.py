@@ -6,25 +6,25 @@ chapter that uses the number says how.
 """
 from __future__ import annotations
 
-# Seed 004 (Yang, Zhang & Zheng), Tables 1 and 2: depth ablation on FER-2013, their own
+# Yang, Zhang & Zheng (Yang, Zhang & Zheng), Tables 1 and 2: depth ablation on FER-2013, their own
 # 24,000 / 4,710 split of the Training rows (no PrivateTest), architecture widths not stated.
-SEED004_MACRO = {  # depth -> accuracy, precision, recall, f1 (macro averages)
+YANG_ZHANG_ZHENG_MACRO = {  # depth -> accuracy, precision, recall, f1 (macro averages)
     3: {"accuracy": 0.47, "precision": 0.53, "recall": 0.56, "f1": 0.46},
     4: {"accuracy": 0.48, "precision": 0.49, "recall": 0.56, "f1": 0.46},
     5: {"accuracy": 0.43, "precision": 0.47, "recall": 0.51, "f1": 0.41},
     6: {"accuracy": 0.48, "precision": 0.52, "recall": 0.56, "f1": 0.47},
 }
-SEED004_WEIGHTED = {  # depth -> precision, recall, f1 (weighted averages)
+YANG_ZHANG_ZHENG_WEIGHTED = {  # depth -> precision, recall, f1 (weighted averages)
     3: {"precision": 0.61, "recall": 0.47, "f1": 0.51},
     4: {"precision": 0.56, "recall": 0.48, "f1": 0.50},
     5: {"precision": 0.55, "recall": 0.43, "f1": 0.46},
     6: {"precision": 0.59, "recall": 0.48, "f1": 0.51},
 }
 
-# Seed 000 (Yang & Chen, ES-MAPs), Table I: test accuracy, mean ± sd over 10 runs, random
+# Yang & Chen (Yang & Chen, ES-MAPs), Table I: test accuracy, mean ± sd over 10 runs, random
 # 30 % train / 70 % test split, 100 epochs; "n/a" cells are None. The paper's FER-2013 is a
 # 29,476-image relabelled subset; the reference code validated on the test part.
-SEED000_TABLE1 = {  # dataset -> model -> input -> (mean, sd)
+YANG_CHEN_TABLE1 = {  # dataset -> model -> input -> (mean, sd)
     "HRFE": {"ESH-Net": {"esmap": (0.75, 0.01), "image": (0.55, 0.02)},
              "ConvNet": {"esmap": (0.43, 0.06), "image": (0.50, 0.04)},
              "ResNet50": {"esmap": (0.68, 0.02), "image": (0.65, 0.01)}},
@@ -35,57 +35,57 @@ SEED000_TABLE1 = {  # dataset -> model -> input -> (mean, sd)
               "ConvNet": {"esmap": (0.79, 0.08), "image": (0.75, 0.12)},
               "ResNet50": {"esmap": None, "image": None}},
 }
-SEED000_FACTS = {
+YANG_CHEN_FACTS = {
     "landmarks": 468, "runs": 10, "epochs": 100, "train_fraction": 0.3,
     "consensus_maps_per_emotion": 50, "fer2013_images_used": 29_476,
 }
 
-# Seed 001 ("Feeling It"), Tables 2 and 3: VGG-16 (batch norm + dropout variant = the
+# Kroening et al. ("Feeling It"), Tables 2 and 3: VGG-16 (batch norm + dropout variant = the
 # baseline) and ResNet-50 at 128×128, one model trained per mask, tested with the same mask.
 # Per row: overall and per-class accuracy and (weighted) F1, as fractions; class order is
 # FER-2013's (angry, disgust, fear, happy, sad, surprise, neutral), re-ordered from the
 # paper's (angry, disgust, fear, happy, neutral, sad, surprise).
-_SEED001_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+_KROENING_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
 
-def _seed001(acc: tuple, f1: tuple) -> dict:
+def _kroening(acc: tuple, f1: tuple) -> dict:
     order = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-    per_acc = dict(zip(_SEED001_CLASSES, acc[1:]))
-    per_f1 = dict(zip(_SEED001_CLASSES, f1[1:]))
+    per_acc = dict(zip(_KROENING_CLASSES, acc[1:]))
+    per_f1 = dict(zip(_KROENING_CLASSES, f1[1:]))
     return {"accuracy": acc[0], "f1": f1[0],
             "per_class_accuracy": {c: per_acc[c] for c in order},
             "per_class_f1": {c: per_f1[c] for c in order}}
 
 
-SEED001_TABLES = {  # model -> mask -> scores (mask names as in fer_utils.masks)
+KROENING_TABLES = {  # model -> mask -> scores (mask names as in fer_utils.masks)
     "VGG-16": {
-        "none (no overfitting control)": _seed001(
+        "none (no overfitting control)": _kroening(
             (.5641, .4200, .3614, .4083, .8253, .5097, .4494, .5966),
             (.5628, .4538, .3390, .3870, .7989, .5181, .4476, .6331)),
-        "none": _seed001((.5825, .5552, .2169, .4214, .7974, .5199, .4439, .6690),
+        "none": _kroening((.5825, .5552, .2169, .4214, .7974, .5199, .4439, .6690),
                          (.5858, .5085, .3214, .3931, .8213, .5472, .4458, .6760)),
-        "forehead": _seed001((.5748, .4966, .2048, .3035, .8602, .7688, .2555, .5172),
+        "forehead": _kroening((.5748, .4966, .2048, .3035, .8602, .7688, .2555, .5172),
                              (.5578, .4958, .2983, .3692, .8192, .5510, .3401, .6205)),
-        "eyes": _seed001((.5493, .4313, .1928, .4487, .8350, .5326, .2904, .5966),
+        "eyes": _kroening((.5493, .4313, .1928, .4487, .8350, .5326, .2904, .5966),
                          (.5421, .4267, .3077, .3990, .7984, .5048, .3657, .6113)),
-        "mouth": _seed001((.4334, .2331, .0843, .3930, .4743, .6130, .2068, .7897),
+        "mouth": _kroening((.4334, .2331, .0843, .3930, .4743, .6130, .2068, .7897),
                           (.4289, .3399, .1489, .3475, .5881, .4735, .2870, .4280)),
     },
     "ResNet-50": {
-        "none (no overfitting control)": _seed001(
+        "none (no overfitting control)": _kroening(
             (.4735, .1599, .4819, .0328, .7220, .5665, .6002, .4707),
             (.4467, .2407, .1762, .0624, .7222, .4780, .4205, .5612)),
-        "none": _seed001((.4105, .0236, .7229, .4552, .5873, .5639, .0469, .7224),
+        "none": _kroening((.4105, .0236, .7229, .4552, .5873, .5639, .0469, .7224),
                          (.4003, .0451, .0915, .3445, .7050, .4849, .0860, .5732)),
-        "forehead": _seed001((.3340, .1171, .7108, .1812, .8276, .0152, .1029, .4448),
+        "forehead": _kroening((.3340, .1171, .7108, .1812, .8276, .0152, .1029, .4448),
                              (.3152, .1742, .0496, .2245, .6765, .0299, .1630, .4873)),
-        "eyes": _seed001((.4274, .0473, .0843, .6212, .7877, .4014, .2123, .1207),
+        "eyes": _kroening((.4274, .0473, .0843, .6212, .7877, .4014, .2123, .1207),
                          (.3955, .0841, .1443, .3288, .7137, .4245, .2788, .2115)),
-        "mouth": _seed001((.2022, .6351, .0000, .4083, .0143, .0000, .2289, .1724),
+        "mouth": _kroening((.2022, .6351, .0000, .4083, .0143, .0000, .2289, .1724),
                           (.1444, .2670, .0000, .2681, .0275, .0000, .2395, .2503)),
     },
 }
-SEED001_FACTS = {"input_size": 128, "learning_rate": 1e-4, "early_stopping_patience": 3,
+KROENING_FACTS = {"input_size": 128, "learning_rate": 1e-4, "early_stopping_patience": 3,
                  "dropout": 0.3, "batch_size": 32, "epochs": "9-13",
                  "validation": "80/20 stratified split of the training data"}
 
@@ -98,12 +98,12 @@ FER2013_REFERENCES = {
     "ensembles": (0.75, 0.77),
 }
 
-# Seed 003 (Duke team 4) and the mini-Xception paper it re-ran (Arriaga et al. 2017).
+# Baral et al. (Duke team 4) and the mini-Xception paper it re-ran (Arriaga et al. 2017).
 MINI_XCEPTION = {
     "params": 58_000,                    # "about 58 thousand"
     "paper_accuracy": 0.66,              # checkpoint chosen on test data (the reference code)
-    "seed003_fer_accuracy": 0.65,        # 70/10/20 split
-    "seed003_ferplus_accuracy": 0.81,    # FERPlus majority labels
+    "baral_fer_accuracy": 0.65,        # 70/10/20 split
+    "baral_ferplus_accuracy": 0.81,    # FERPlus majority labels
     "eager_ms": 24.0, "function_ms": 2.0, "tflite_ms": 0.26,   # per face, measured for the brief
 }
 
@@ -114,10 +114,10 @@ FERPLUS = {
     "agreement_with_fer": 0.63,          # plurality vote = original label
 }
 
-# Seed 002 (Belhekar et al.): a flat "87.5 %" on 8 AffectNet classes from epoch 2 on.
-SEED002 = {"reported_accuracy": 0.875, "classes": 8}
+# Belhekar et al. (Belhekar et al.): a flat "87.5 %" on 8 AffectNet classes from epoch 2 on.
+BELHEKAR = {"reported_accuracy": 0.875, "classes": 8}
 
-# Seed 000's reference code and the Face Mesh measurements of the brief.
+# Yang & Chen's reference code and the Face Mesh measurements of the brief.
 ESMAP_FACTS = {
     "reference_loop_ms": 370.0, "vectorised_ms": 0.4,
     "facemesh_detection_rate": 0.91, "facemesh_ms": 5.0,

@@ -1,4 +1,4 @@
-"""Transfer learning in two phases (seed 002's ResNet-50 approach, done the careful way).
+"""Transfer learning in two phases (Belhekar et al.'s ResNet-50 approach, done the careful way).
 
 1. **Head only.** The pretrained base is frozen; only the new classification head learns, with
    a normal learning rate, so that the random head does not wreck the pretrained features.

@@ -4,7 +4,7 @@ Ray cluster) and training images/s with and without tf.distribute's mirrored str
     python scripts/benchmark_scaling.py           # writes data/benchmarks/scaling.json
 
 Landmarks: the first 4,096 FER-2013 faces (the offline sample's faces without the data), in
-shards of 256: in this process, then on a local Ray cluster of 2 workers (one worker runs in this process) (the cluster's
+shards of 256: in this process, then on a local Ray cluster of 2 workers (the cluster's
 start-up timed apart: it is paid once per session, not per image; the actors' FaceMesh start
 is inside the job's time). Training: the recipe's VGG-style network on random 48×48 images, batch 64 per
 replica, one process each, with two logical CPU devices for the mirrored run (this machine has
@@ -59,7 +59,7 @@ def _row(workers, report, seconds, startup):
 
 def main() -> None:
     import fer_utils  # noqa: F401
-    from fer_utils import bench, distributed, landmarks
+    from fer_utils import bench, distributed
     from fer_utils.data import load_fer2013
 
     ds = load_fer2013(progress=False)

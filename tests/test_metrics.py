@@ -58,6 +58,6 @@ def test_per_class_table_and_plots():
 
 
 def test_binary_accuracy_trap():
-    """Seed 002's 87.5 %: binary accuracy over 8 one-hot classes scores all-zero output at 7/8."""
+    """Belhekar et al.'s 87.5 %: binary accuracy over 8 one-hot classes scores all-zero output at 7/8."""
     assert M.binary_accuracy_trap(8) == pytest.approx(0.875)
     assert M.binary_accuracy_trap(7) == pytest.approx(6 / 7)

@@ -35,7 +35,7 @@ def test_every_anchor_number_has_a_claim():
     for value in (0.65, 0.712, 0.7328, 0.75, 0.77, 0.66, 0.81, 0.833, 0.916, 0.63, 0.875,
                   0.92, 0.56, 0.583, 0.41, 0.47, 370.0, 0.91, 35_887, 12, 1_516, 557):
         assert round(value, 4) in flat, value
-    for _depth, d in sources.SEED004_MACRO.items():  # accuracy and F1 of every depth
+    for _depth, d in sources.YANG_ZHANG_ZHENG_MACRO.items():  # accuracy and F1 of every depth
         assert round(d["accuracy"], 4) in flat and round(d["f1"], 4) in flat
     chapters = {c.chapter for c in scorecard.claims()}
     assert {"1 Datasets", "3 Depth", "4 Real time", "5 ES-MAPs", "7 Masks"} <= chapters
@@ -85,8 +85,8 @@ def test_empty_folder_leaves_every_artifact_claim_pending(tmp_path):
     assert scorecard.counts(rows)["pending"] == len(rows) - 3
 
 
-def test_seed002_is_binary_accuracy_of_an_empty_prediction(tmp_path):
-    row = next(r for r in scorecard.build(root=tmp_path) if r.claim.source == "Seed 002")
+def test_belhekar_is_binary_accuracy_of_an_empty_prediction(tmp_path):
+    row = next(r for r in scorecard.build(root=tmp_path) if r.claim.source == "Belhekar et al.")
     assert row.ours.value == pytest.approx(7 / 8) and row.verdict == "explained"
 
 
@@ -100,10 +100,10 @@ def test_artifacts_are_read_not_invented(tmp_path):
     assert paper.ours.value == 0.612 and paper.verdict == "missed"
     assert paper.difference == pytest.approx(0.612 - 0.66)
     assert "mx-fer" in paper.ours.what
-    assert rows[("Seed 003", "81 % with FERPlus majority labels")].verdict == "met"
-    d4 = rows[("Seed 004", "4-layer CNN, macro accuracy")]
+    assert rows[("Baral et al.", "81 % with FERPlus majority labels")].verdict == "met"
+    d4 = rows[("Yang, Zhang & Zheng", "4-layer CNN, macro accuracy")]
     assert d4.ours.value == pytest.approx(0.51) and "2 seeds" in d4.ours.what
-    assert rows[("Seed 004", "5-layer CNN, macro accuracy")].verdict == "pending"
+    assert rows[("Yang, Zhang & Zheng", "5-layer CNN, macro accuracy")].verdict == "pending"
     # the best FER-label model is the context rows' measurement
     human = rows[("Goodfellow et al.", "human accuracy on FER-2013 (± 5 points)")]
     assert human.ours.value == 0.612 and human.verdict == "reference point"

@@ -8,24 +8,24 @@ from fer_utils import sources as S
 from fer_utils.data import CLASS_NAMES
 
 
-def test_seed001_tables_have_every_class_and_the_anchor_headlines():
-    vgg = S.SEED001_TABLES["VGG-16"]
+def test_kroening_tables_have_every_class_and_the_anchor_headlines():
+    vgg = S.KROENING_TABLES["VGG-16"]
     headline = {"none": 0.5825, "forehead": 0.5748, "eyes": 0.5493, "mouth": 0.4334}
     for mask, acc in headline.items():  # anchors: 58.3 / 57.5 / 54.9 / 43.3 %
         assert vgg[mask]["accuracy"] == pytest.approx(acc)
-    for model in S.SEED001_TABLES.values():
+    for model in S.KROENING_TABLES.values():
         for row in model.values():
             assert list(row["per_class_accuracy"]) == list(CLASS_NAMES)
             assert list(row["per_class_f1"]) == list(CLASS_NAMES)
             assert all(0 <= v <= 1 for v in row["per_class_accuracy"].values())
     # the paper's own finding: covering nose and mouth hurts most, for both models
-    for model in S.SEED001_TABLES.values():
+    for model in S.KROENING_TABLES.values():
         worst = min((m for m in model if not m.startswith("none (")),
                     key=lambda m: model[m]["accuracy"])
         assert worst == "mouth"
 
 
-def test_seed000_table1_shapes():
-    for dataset in S.SEED000_TABLE1.values():
+def test_yang_chen_table1_shapes():
+    for dataset in S.YANG_CHEN_TABLE1.values():
         assert set(dataset) == {"ESH-Net", "ConvNet", "ResNet50"}
-    assert S.SEED000_TABLE1["FER-2013"]["ESH-Net"]["esmap"] == (0.66, 0.01)
+    assert S.YANG_CHEN_TABLE1["FER-2013"]["ESH-Net"]["esmap"] == (0.66, 0.01)

@@ -110,3 +110,26 @@ def summary(val_probs, val_labels, test_probs, test_labels) -> dict:
 def _confidence(probs, labels):
     probs = np.asarray(probs)
     return probs.max(axis=1), (probs.argmax(axis=1) == np.asarray(labels)).astype(float)
+
+
+def of_artifact(folder, ds, *, recompute: bool = False) -> dict:
+    """:func:`summary` for the model saved in an artifact ``folder`` on ``ds``: its stored
+    ``"calibration"`` when the artifact has one (unless ``recompute``), else computed now
+    (PublicTest to fit, PrivateTest to report; only the faces its label set scores)."""
+    import json
+    from pathlib import Path
+
+    from fer_utils.inference import load_model_file, model_file, predict_proba
+    from fer_utils.labels import evaluation_labels
+
+    folder = Path(folder)
+    m = json.loads((folder / "metrics.json").read_text())
+    if "calibration" in m and not recompute:
+        return m["calibration"]
+    y, keep, _ = evaluation_labels(ds, m["config"].get("labels", "fer"))
+    model = load_model_file(model_file(folder))
+    parts = []
+    for split in ("PublicTest", "PrivateTest"):
+        idx = np.flatnonzero((ds.usage == split) & keep)
+        parts += [predict_proba(model, ds.images[idx]), y[idx]]
+    return summary(*parts)

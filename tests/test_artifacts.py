@@ -197,3 +197,36 @@ def test_reevaluating_an_esmap_model_reproduces_its_stored_metrics(art, real, mo
     for key in ("n", "accuracy", "macro_f1", "confusion"):
         assert got["test"][key] == m["test"][key], key
     assert got["test_all"] == m["test_all"]
+
+
+def _majority_share(scores: dict) -> float:
+    """The accuracy of always answering the most frequent true class of a confusion matrix."""
+    import numpy as np
+
+    conf = np.asarray(scores["confusion"])
+    return float(conf.sum(axis=1).max() / conf.sum())
+
+
+# Chapter 5's two ResNet-50 runs (Table I) still answer (nearly) one class: they are to be
+# retrained with a schedule that converges, as Chapter 7's were (the models issue). Strict:
+# the mark fails as soon as they are fixed, so it cannot outlive them.
+_BELOW_MAJORITY_TODO = {"resnet50-img-fer-s0", "resnet50-ref-fer-s0"}
+
+
+def _all_scored() -> list:
+    out = []
+    for f in sorted(ROOT.glob("*/metrics.json")) + sorted(ROOT.glob("ensembles/*/metrics.json")) \
+            + sorted(ROOT.glob("esmap/*/metrics.json")):
+        name = json.loads(f.read_text()).get("config", {}).get("name") or f.parent.name
+        marks = [pytest.mark.xfail(strict=True, reason="retrain pending (models issue)")] \
+            if name in _BELOW_MAJORITY_TODO else []
+        out.append(pytest.param(f.parent, id=f.parent.name, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("art", _all_scored())
+def test_no_committed_model_is_below_the_majority_class(art):
+    m = json.loads((art / "metrics.json").read_text())
+    split = "test" if "test" in m else "PrivateTest"
+    assert m[split]["accuracy"] > _majority_share(m[split]) + 0.02, \
+        f"{art.name}: {m[split]['accuracy']:.3f} vs always the majority class"

@@ -61,10 +61,12 @@ check-book: book
 check-live: $(STAMP)
 	$(BIN)/python scripts/live_widgets.py
 
+# figures must reach the outputs as PNGs: the inline backend, not the Agg exported above
 refresh: $(STAMP)
 	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)
 	for nb in chapters/*.ipynb appendix/*.ipynb; do \
-	  FER_QUICK=0 $(BIN)/jupyter execute --inplace --timeout=7200 "$$nb" || exit 1; \
+	  FER_QUICK=0 MPLBACKEND=module://matplotlib_inline.backend_inline \
+	    $(BIN)/jupyter execute --inplace --timeout=7200 "$$nb" || exit 1; \
 	done
 
 clean:

@@ -84,3 +84,35 @@ def load(name: str) -> dict | None:
         if f.is_file():
             return json.loads(f.read_text())
     return None
+
+
+#: How benchmark keys read in a table (``readable``); a key not listed keeps its name with
+#: spaces for underscores
+LABELS = {
+    "ms_per_face_48px": "Face Mesh, ms per 48×48 face",
+    "faces_per_s_48px": "Face Mesh, 48×48 faces per second",
+    "ms_per_face_512px": "Face Mesh, ms per 512×512 face",
+    "detection_rate_sample": "share of faces with landmarks (sample)",
+    "reference_loop_ms": "reference double loop over a NumPy array, ms per face",
+    "reference_loop_over_mediapipe_landmarks_ms":
+        "reference double loop over MediaPipe's landmark objects, ms per face",
+    "vectorised_ms_one_face": "compiled loop, ms for one face",
+    "vectorised_ms_per_face_batched": "compiled loop, ms per face in a batch",
+    "speed_up_one_face": "speed-up over the NumPy-array loop, one face (×)",
+    "speed_up_batched": "speed-up over the NumPy-array loop, batched (×)",
+    "speed_up_vs_mediapipe_loop_one_face": "speed-up over the landmark-object loop, one face (×)",
+    "speed_up_vs_mediapipe_loop_batched": "speed-up over the landmark-object loop, batched (×)",
+    "ms_per_face": "ms per face", "maps_per_s": "maps per second", "bytes_per_map": "bytes per map",
+    "baseline_mb": "memory before (MB)", "peak_mb": "peak memory (MB)", "n": "faces",
+    "mode": "how maps are made",
+}
+
+
+def readable(table):
+    """A benchmark table (pandas Series or DataFrame) with human labels for its index and
+    columns (:data:`LABELS`), for display in the book."""
+    def name(key):
+        return LABELS.get(key, str(key).replace("_", " ")) if isinstance(key, str) else key
+
+    table = table.rename(index=name)
+    return table.rename(columns=name) if hasattr(table, "columns") else table

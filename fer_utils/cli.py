@@ -314,7 +314,10 @@ def _esmap(args: argparse.Namespace) -> int:
                 np.save(f"{stem}_esmap.npy", m)
                 picture = m
                 written.append(f"{stem.name}_esmap.npy")
-            Image.fromarray(_colour(picture, args.clip)).save(f"{stem}.png")
+            if args.raw_png:   # one pixel per landmark pair, landmark order
+                Image.fromarray(_colour(picture, args.clip)).save(f"{stem}.png")
+            else:              # region-ordered, with region ticks and a colour bar
+                _save_map_figure(picture, args.clip, Path(name).name, f"{stem}.png")
             written.append(f"{stem.name}.png")
             neutral.append(points)
             done += 1
@@ -357,6 +360,20 @@ def _read_baseline(path):
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f"{path.name} is not a baseline (.npz from --save-baseline or "
                          f"Baseline.save, or a 468×468 .npy): {exc}") from None
+
+
+def _save_map_figure(m: np.ndarray, clip: float, title: str, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fer_utils.explorer import map_figure
+
+    kind = "ES-MAP" if np.nanmin(m) < 0 else "distances"
+    fig = map_figure(m, clip=clip, title=f"{title}: {kind}")
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
 
 
 def _colour(m: np.ndarray, clip: float) -> np.ndarray:
@@ -469,6 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default $FER_FACE_LANDMARKER)")
     p.add_argument("--upscale", type=int, help="enlarge images smaller than this many pixels")
     p.add_argument("--clip", type=float, default=0.1, help="ES-MAP clip (default 0.1)")
+    p.add_argument("--raw-png", action="store_true",
+                   help="write the bare map, one pixel per landmark pair in landmark order, "
+                   "instead of the figure with region ticks and a colour bar")
     p.add_argument("--save-baseline", metavar="PATH",
                    help="treat the images as neutral faces: save their mean map as a baseline")
     p.set_defaults(func=_esmap)

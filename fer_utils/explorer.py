@@ -98,6 +98,24 @@ def _draw_map(ax, m: np.ndarray, *, clip: float, title: str, region: str | None)
         ax.imshow(veil, interpolation="nearest")
 
 
+def map_figure(m: np.ndarray, *, clip: float = esmap.CLIP, title: str = ""):
+    """One map as a reader-ready figure: rows and columns ordered by face region, region
+    names as ticks, block boundaries, and a colour bar saying what the colours mean (the
+    ``esmap`` command's PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    _draw_map(ax, m, clip=clip, title=title, region=None)
+    signed = np.nanmin(m) < 0
+    im = ax.get_images()[0]
+    label = (f"change of distance vs neutral (clipped ±{clip:g})" if signed
+             else "3-D distance between two landmarks (largest = 1)")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
+    ax.set_xlabel("landmarks, ordered by region (same order as the rows)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def explorer_figure(image: np.ndarray, points: np.ndarray, es_map: np.ndarray,
                     consensus: np.ndarray | None, *, emotion: str = "",
                     region: str | None = None, clip: float = esmap.CLIP, title: str = ""):

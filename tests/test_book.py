@@ -79,6 +79,9 @@ def test_committed_outputs_are_clean(nb_path):
             text = json.dumps(o.get("text", "")) + json.dumps(o.get("data", {}).get("text/plain", ""))
             assert not MACHINE_PATH.search(text), f"cell {i} shows a machine path"
             assert "offline sample" not in text.lower(), "committed outputs must come from the real data"
+            if text.startswith('"<Figure') or '"<Figure size' in text:
+                # a figure glued without its picture: run with the inline backend (make refresh)
+                assert "image/png" in o.get("data", {}), f"cell {i} holds a figure without its PNG"
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)

@@ -219,3 +219,26 @@ def test_cli_exit_status_and_messages(photo_files, tmp_path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert "no baseline file" in err and "not a baseline" in err
     assert "face_landmarker.task" in err and "Traceback" not in err
+
+
+def test_the_cli_png_is_a_figure_with_region_ticks_and_a_colour_bar(tmp_path, capsys):
+    """``esmap`` writes a readable figure by default (region-ordered, ticks, colour bar) and
+    the bare one-pixel-per-pair map with ``--raw-png``."""
+    from PIL import Image
+
+    from fer_utils import cli
+    from fer_utils.explorer import map_figure, region_blocks
+    from fer_utils.sample import sample_photos
+
+    photo = tmp_path / "face.png"
+    Image.fromarray(next(iter(sample_photos().values()))).save(photo)
+    assert cli.main(["esmap", str(photo), "--out", str(tmp_path / "fig")]) == 0
+    assert cli.main(["esmap", str(photo), "--out", str(tmp_path / "raw"), "--raw-png"]) == 0
+    capsys.readouterr()
+    with Image.open(tmp_path / "raw" / "face.png") as raw, Image.open(tmp_path / "fig" / "face.png") as fig:
+        assert raw.size == (468, 468)
+        assert fig.size != (468, 468) and min(fig.size) > 468
+    f = map_figure(np.random.default_rng(0).uniform(-0.2, 0.2, (468, 468)))
+    ax, bar = f.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == [n for n, _, _ in region_blocks()]
+    assert "neutral" in bar.get_ylabel()

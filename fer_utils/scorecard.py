@@ -482,12 +482,12 @@ def claims() -> list[Claim]:
         # Chapter 7: masks and saliency
         Claim("7 Masks", "Kroening et al.", "VGG-16 (BN + dropout), 128×128, no mask", 0.583, "%",
               "reproduce", _private("saliency/vgg16-convbn", "VGG-16"),
-              "all Training faces, 3 epochs, 48×48, batch norm after every convolution, "
+              "all Training faces, 2 epochs, 48×48, batch norm after every convolution, "
               "from scratch (2 CPU cores)",
               tolerance=0.02),
         Claim("7 Masks", "Kroening et al.", "ResNet-50, 128×128: 41–47 %", (0.41, 0.47), "%",
               "reproduce", _private("saliency/resnet50", "ResNet-50"),
-              "all Training faces, 5 epochs, 48×48, from scratch (2 CPU cores)"),
+              "all Training faces, 4 epochs, 48×48, from scratch (2 CPU cores)"),
         *[Claim("7 Masks", "Kroening et al.", f"covering the {region} costs accuracy "
                 f"(VGG-16: {100 * sources.KROENING_TABLES['VGG-16']['none']['accuracy']:.1f} → "
                 f"{100 * sources.KROENING_TABLES['VGG-16'][region]['accuracy']:.1f} %)",

@@ -10,5 +10,5 @@ for mask in forehead eyes mouth lm-forehead lm-eyes lm-mouth; do
   .venv/bin/python -m fer_utils train "masks/cnn-d4-s0-${mask}" --no-progress
 done
 # VGG-16 and ResNet-50 in the CPU-sized configuration (fer_utils/configs/saliency/README.md)
-.venv/bin/python -m fer_utils train saliency/vgg16-bn-dropout-8k --no-progress
-.venv/bin/python -m fer_utils train saliency/resnet50-8k --no-progress
+.venv/bin/python -m fer_utils train saliency/vgg16-convbn --no-progress
+.venv/bin/python -m fer_utils train saliency/resnet50 --no-progress

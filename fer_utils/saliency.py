@@ -352,8 +352,14 @@ def average_figure(rows: dict, images: np.ndarray, labels: np.ndarray, class_nam
             if counts[k]:
                 overlay(axes[r, c], x[y == k].mean(axis=0), means[k] / np.nanmax(means[k]),
                         title=f"{names[k]} (n={counts[k]})")
-            else:
-                axes[r, c].set_axis_off()
+            else:   # blank, but keep the axes so that the row label below stays visible
+                ax = axes[r, c]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                ax.text(0.5, 0.5, f"{names[k]}\nnone correct", ha="center", va="center",
+                        fontsize=8, color="0.5", transform=ax.transAxes)
         axes[r, 0].set_ylabel(name, fontsize=9)
     fig.tight_layout()
     return fig

@@ -441,10 +441,6 @@ def claims() -> list[Claim]:
               _private("recipe/mx-s0", "mini-Xception with the recipe"),
               "the same 58 k-parameter network as Model 0, so its TFLite time is the one above",
               tolerance=0.005),
-        Claim("4b Recipe", "Khaireddin & Chen", "a tuned VGG variant: 73.3 % on PrivateTest",
-              sources.FER2013_REFERENCES["best_single_network"], "%", "reference",
-              _best_of("recipe/mx-s0", "recipe/vgg-net-s0", what="best recipe model"),
-              "hundreds of GPU epochs and a tuned schedule"),
         # Chapter 5: ES-MAPs
         Claim("5 ES-MAPs", "Planning measurement", "Face Mesh finds a face in ~91 % of FER-2013",
               E["facemesh_detection_rate"], "%", "reproduce", _detection_rate,
@@ -584,9 +580,11 @@ def accuracy_figure(rows: list[Row], ax=None):
     """Published vs our accuracy for every accuracy claim we measured (a dumbbell chart)."""
     import matplotlib.pyplot as plt
 
+    import textwrap
+
     shown = [r for r in rows if r.claim.unit == "%" and r.ours is not None]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8.5, 0.32 * len(shown) + 1.2))
+        fig, ax = plt.subplots(figsize=(9, 0.46 * len(shown) + 1.2))
     else:
         fig = ax.figure
     for i, r in enumerate(shown):
@@ -600,8 +598,9 @@ def accuracy_figure(rows: list[Row], ax=None):
         ax.scatter([r.ours.value], [y], color="#0173b2", zorder=4,
                    label="ours" if i == 0 else None)
     ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([f"{r.claim.source}: {r.claim.claim}"[:70] for r in reversed(shown)],
-                       fontsize=8)
+    # whole labels, wrapped (a cut label hides which claim a row is)
+    ax.set_yticklabels([textwrap.fill(f"{r.claim.source}: {r.claim.claim}", 58)
+                        for r in reversed(shown)], fontsize=8)
     ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
     ax.set_xlabel("accuracy (agreement or detection rate for the data claims)")
     ax.grid(axis="x", alpha=0.3)

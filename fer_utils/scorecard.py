@@ -578,9 +578,9 @@ def counts(rows: list[Row]) -> dict[str, int]:
 
 def accuracy_figure(rows: list[Row], ax=None):
     """Published vs our accuracy for every accuracy claim we measured (a dumbbell chart)."""
-    import matplotlib.pyplot as plt
-
     import textwrap
+
+    import matplotlib.pyplot as plt
 
     shown = [r for r in rows if r.claim.unit == "%" and r.ours is not None]
     if ax is None:

@@ -8,8 +8,8 @@
 2. Unless ``--no-browser``: every chapter page is opened in headless Chromium (Debian's
    ``chromium``, ``--headless --no-sandbox --disable-gpu``); a page that fails to load or
    produces no screenshot is an error, and one screenshot per page is saved
-   (default ``_build/screenshots``). JavaScript console errors are reported; those caused by
-   resources from the internet (the widget manager) are expected offline and only counted.
+   (default ``_build/screenshots``). A JavaScript error from the book's own scripts fails the
+   page; those caused by resources from the internet are expected offline and only counted.
 3. With the browser: every formula must be typeset. The book ships MathJax itself
    (``sphinx-mathjax-offline``), so a page whose rendered DOM has fewer MathJax containers
    than the page has formulas shows raw LaTeX to its reader, and is an error.
@@ -200,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
                         status = f"{formulas - typeset} of {formulas} formulas not typeset"
                     else:
                         status += f", {formulas} formulas typeset"
+                if own:   # the book's own scripts must run without errors
+                    ok = False
+                    status += f", {len(own)} JavaScript error(s)"
                 extra = f", {len(errors) - len(own)} offline-resource errors" if errors else ""
                 print(f"  {page.relative_to(root)}: {status}{extra}")
                 for e in own:

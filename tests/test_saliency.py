@@ -182,7 +182,10 @@ def test_faces_to_average_are_correct_ones_per_class_and_the_grid_shows_them():
                            class_names=["x", "y", "z"])
     axes = np.array(fig.axes).reshape(2, 3)
     assert [a.get_ylabel() for a in axes[:, 0]] == ["a", "b"]
-    assert axes[0, 2].get_title() == "z (n=1)" and not axes[1, 2].axison   # no class-2 face in b
+    assert axes[0, 2].get_title() == "z (n=1)"
+    blank = axes[1, 2]                                   # no class-2 face in b: a blank panel
+    assert "none correct" in blank.texts[0].get_text() and not blank.get_xticks().size
+    assert not any(sp.get_visible() for sp in blank.spines.values())
 
 
 def test_default_layer_is_the_last_rectified_convolution_not_a_dropout():

@@ -230,3 +230,18 @@ def test_no_committed_model_is_below_the_majority_class(art):
     split = "test" if "test" in m else "PrivateTest"
     assert m[split]["accuracy"] > _majority_share(m[split]) + 0.02, \
         f"{art.name}: {m[split]['accuracy']:.3f} vs always the majority class"
+
+
+def test_tracked_checkpoints_stay_small():
+    """A checkpoint committed to continue a long run (README, 'Long runs') must be a small
+    model's: a large model's files (hundreds of MB) would make the repository unusable."""
+    import subprocess
+
+    root = paths.repo_root()
+    try:
+        listed = subprocess.run(["git", "ls-files", "checkpoints"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    big = [f for f in listed if (root / f).is_file() and (root / f).stat().st_size > 20_000_000]
+    assert not big, f"checkpoints over 20 MB are tracked: {big}"

@@ -82,3 +82,17 @@ def members_of(folder: str | Path) -> tuple[list[Path], bool]:
     m = json.loads((folder / "metrics.json").read_text())
     root = folder.parent.parent
     return [root / key for key in m["ensemble"]], bool(m.get("tta"))
+
+
+def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = None,
+         tta: bool | None = None) -> dict | None:
+    """``metrics.json`` of the stored ensemble called ``name`` on ``data`` under
+    ``root/ensembles`` (optionally with exactly these member artifact names and this ``tta``),
+    or None."""
+    for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/metrics.json")):
+        m = json.loads(f.read_text())
+        if (m.get("name") == name and m.get("data_fingerprint") == data.fingerprint
+                and (members is None or m.get("ensemble") == members)
+                and (tta is None or bool(m.get("tta")) == tta)):
+            return m
+    return None

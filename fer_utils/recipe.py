@@ -64,12 +64,11 @@ def tta_metrics(art: Artifact, ds) -> dict:
     """Metrics of ``art``'s model with test-time augmentation: the committed ensemble artifact
     naming it as its one member if there is one, else scored now and kept in the artifacts
     folder (quick mode: the cache)."""
-    ref = DataRef.of(ds)
     for root in (paths.committed_dir(), paths.artifacts_dir()):
-        for f in sorted((root / "ensembles").glob(f"{art.config.name}-tta-{ref.name}-*/metrics.json")):
-            m = json.loads(f.read_text())
-            if m.get("ensemble") == [art.path.name] and m.get("tta"):
-                return m
+        found = ensemble.find(root, f"{art.config.name}-tta", DataRef.of(ds),
+                              members=[art.path.name], tta=True)
+        if found is not None:
+            return found
     folder = ensemble.build(f"{art.config.name}-tta", [art.path], ds, tta=True,
                             root=paths.artifacts_dir())
     return json.loads((Path(folder) / "metrics.json").read_text())

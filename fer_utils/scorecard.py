@@ -156,11 +156,9 @@ class Evidence:
     def ensemble_metrics(self, name: str) -> dict | None:
         """``metrics.json`` of the committed ensemble (or TTA) artifact called ``name`` on
         FER-2013, or None."""
-        for f in sorted((self.folder / "ensembles").glob(f"{name}-{FER2013.name}-*/metrics.json")):
-            m = json.loads(f.read_text())
-            if m.get("name") == name and m.get("data_fingerprint") == FER2013.fingerprint:
-                return m
-        return None
+        from fer_utils import ensemble
+
+        return ensemble.find(self.folder, name, FER2013)
 
     def all_train_metrics(self) -> dict[str, dict]:
         """Every finished training artifact under the folder, by folder name."""

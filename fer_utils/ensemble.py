@@ -7,6 +7,8 @@ that keep their model), each optionally over test-time views
 under ``"ensemble"``, so an ensemble's number is never mistaken for a single model's; one
 member with ``"tta": true`` is a single model with test-time augmentation. Nothing is
 trained: members are chosen beforehand (on PublicTest), PrivateTest is scored once.
+:func:`select` chooses them from candidates by forward selection on PublicTest and records
+how (``"selection"`` in ``metrics.json``).
 ``python -m fer_utils evaluate --model data/ensembles/<run>`` scores it again.
 """
 from __future__ import annotations
@@ -54,6 +56,72 @@ def score(folders: list[str | Path], ds: FERDataset, *, tta: bool = False,
         probs = ensemble_proba(models, ds.images[idx], tta=tta)
         out[split] = M.classification_metrics(y[idx], probs.argmax(axis=1), names)
     return out
+
+
+def split_probabilities(folders: list[str | Path], ds: FERDataset, split: str = "PublicTest",
+                        ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The labels of ``split`` and each member's class probabilities on it."""
+    members = _members(folders)
+    y, keep, _ = evaluation_labels(ds, members[0][1]["config"].get("labels", "fer"))
+    idx = np.flatnonzero((ds.usage == split) & keep)
+    if len(idx) == 0:
+        raise ValueError(f"no {split} image to choose ensemble members on")
+    probs = [ensemble_proba([load_model_file(model_file(folder))], ds.images[idx])
+             for folder, _ in members]
+    return y[idx], probs
+
+
+def greedy_select(y: np.ndarray, probs: list[np.ndarray], *,
+                  max_members: int | None = None) -> tuple[list[int], list[float]]:
+    """Forward selection of ensemble members (Caruana et al., 2004, without replacement).
+
+    Starts from the most accurate candidate and adds, one at a time, the candidate that most
+    raises the accuracy of the mean probabilities; stops when no candidate raises it (or at
+    ``max_members``). Returns the chosen indices in order and the accuracy after each.
+
+    >>> y = np.array([0, 1, 1])
+    >>> p = [np.array([[.9, .1], [.6, .4], [.2, .8]]), np.array([[.4, .6], [.1, .9], [.6, .4]])]
+    >>> chosen, trace = greedy_select(y, p)
+    >>> chosen, [round(a, 2) for a in trace]
+    ([0, 1], [0.67, 1.0])
+    """
+    if not probs:
+        raise ValueError("no candidate to select from")
+    y = np.asarray(y)
+    accuracy = [float(np.mean(p.argmax(axis=1) == y)) for p in probs]
+    chosen = [int(np.argmax(accuracy))]
+    trace = [accuracy[chosen[0]]]
+    total = probs[chosen[0]].astype(np.float64)
+    while max_members is None or len(chosen) < max_members:
+        best, best_acc = None, trace[-1]
+        for i, p in enumerate(probs):
+            if i in chosen:
+                continue
+            acc = float(np.mean(((total + p) / (len(chosen) + 1)).argmax(axis=1) == y))
+            if acc > best_acc:
+                best, best_acc = i, acc
+        if best is None:
+            break
+        chosen.append(best)
+        trace.append(best_acc)
+        total = total + probs[best]
+    return chosen, trace
+
+
+def select(name: str, candidates: list[str | Path], ds: FERDataset, *,
+           max_members: int | None = None, root: Path | None = None) -> Path:
+    """Choose members among ``candidates`` on PublicTest (:func:`greedy_select`), then
+    :func:`build` their ensemble (PrivateTest scored once, at the end). ``metrics.json`` also
+    holds ``"selection"``: the candidates and the PublicTest accuracy after each addition."""
+    y, probs = split_probabilities(candidates, ds, "PublicTest")
+    chosen, trace = greedy_select(y, probs, max_members=max_members)
+    folder = build(name, [candidates[i] for i in chosen], ds, root=root)
+    stored = json.loads((folder / "metrics.json").read_text())
+    stored["selection"] = {"on": "PublicTest", "method": "forward selection",
+                           "candidates": [Path(c).name for c in candidates],
+                           "public_accuracy_after_each": trace}
+    (folder / "metrics.json").write_text(json.dumps(stored, indent=1))
+    return folder
 
 
 def build(name: str, folders: list[str | Path], ds: FERDataset, *, tta: bool = False,

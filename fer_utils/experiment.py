@@ -236,6 +236,59 @@ def artifact_key(config: ExperimentConfig, data: DataRef) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# optimisation: what every config with the fields optimizer, weight_decay, learning_rate,
+# schedule, warmup_epochs, epochs and label_smoothing gets (TrainConfig, MapConfig)
+# --------------------------------------------------------------------------------------
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("plateau", "cosine")
+
+
+def check_optimization(config) -> None:
+    """Raise ``ValueError`` on an unknown optimizer or schedule, a negative warm-up or weight
+    decay, or label smoothing outside [0, 1)."""
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of "
+                         f"{', '.join(OPTIMIZERS)}")
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of "
+                         f"{', '.join(SCHEDULES)}")
+    if not 0 <= config.label_smoothing < 1:
+        raise ValueError(f"config field 'label_smoothing' must be in [0, 1), not "
+                         f"{config.label_smoothing}")
+    for name in ("warmup_epochs", "weight_decay"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"config field {name!r} must not be negative, not "
+                             f"{getattr(config, name)}")
+
+
+def make_optimizer(config, steps_per_epoch: int, replicas: int = 1):
+    """The optimizer of ``config``: Adam or SGD (Nesterov, momentum 0.9), with a constant rate
+    (the plateau schedule changes it between epochs) or a cosine decay with warm-up. Under a
+    distribution strategy the rate is scaled by the number of replicas (the linear rule)."""
+    import keras
+
+    rate = config.learning_rate * replicas
+    if config.schedule == "cosine":
+        warm = config.warmup_epochs * steps_per_epoch
+        total = max(1, config.epochs * steps_per_epoch - warm)
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate / 10 if warm else rate, total, alpha=0.0,
+            warmup_target=rate if warm else None, warmup_steps=warm)
+    decay = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
+    return keras.optimizers.Adam(rate, weight_decay=decay)
+
+
+def make_loss(config):
+    """Categorical cross-entropy with ``config.label_smoothing``."""
+    import keras
+
+    return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+
+
+# --------------------------------------------------------------------------------------
 # artifacts
 # --------------------------------------------------------------------------------------
 

@@ -21,13 +21,15 @@ from fer_utils.experiment import Artifact, DataRef, Scores
 
 @dataclass(frozen=True)
 class Step:
-    """One row of the recipe: a config (``config``) or, with ``tta``, test-time augmentation
-    of the step before it."""
+    """One row of the recipe: a config (``config``); with ``tta``, test-time augmentation of
+    the step before it; with ``ensemble``, an ensemble chosen on PublicTest among the steps'
+    models and :data:`ENSEMBLE_CANDIDATES`."""
 
     label: str
     what: str
     config: str | None = None
     tta: bool = False
+    ensemble: bool = False
 
 
 STEPS = (
@@ -39,7 +41,16 @@ STEPS = (
          "with Nesterov momentum, weight decay 5e-4", config="recipe/vgg-net-s0"),
     Step("+ test-time augmentation", "average over the face, its mirror image and four 2-pixel "
          "shifts", tta=True),
+    Step("+ an ensemble of models trained here", "members chosen by forward selection on "
+         "PublicTest among the course's FER-2013 models (no test-time augmentation)",
+         ensemble=True),
 )
+
+#: Models the ensemble step may choose from, besides the steps' own: every committed FER-2013
+#: model of the course that keeps its weights (found, never trained, by this module)
+ENSEMBLE_CANDIDATES = tuple(
+    [f"ablation/cnn-d{d}-s{s}" for d in (3, 4, 5, 6) for s in (0, 1, 2)]
+    + ["recipe/mx-s1", "recipe/mx-cb-s0"])
 
 #: The targets of the models issue, on PrivateTest (fractions) and TFLite ms per face
 TARGETS = {"single model": 0.68, "ensemble or TTA": 0.71, "FERPlus, majority labels": 0.84,
@@ -48,16 +59,47 @@ TARGETS = {"single model": 0.68, "ensemble or TTA": 0.71, "FERPlus, majority lab
 
 def step_artifacts(ds, *, quick: dict | None = None) -> dict[str, Artifact | dict]:
     """The artifact of every step on ``ds`` (committed, else trained: quick mode trains the
-    short version), and for a TTA step the ensemble's metrics (committed, else scored now)."""
-    out, previous = {}, None
+    short version), and for a TTA or ensemble step the ensemble's metrics (committed, else
+    scored now)."""
+    out, previous, trained = {}, None, []
     for step in STEPS:
         if step.tta:
             out[step.label] = tta_metrics(previous, ds)
+        elif step.ensemble:
+            out[step.label] = ensemble_metrics(trained, ds)
         else:
             previous = train.load_or_train(train.TrainConfig.named(step.config), ds, quick=quick,
                                            progress=False)
             out[step.label] = previous
+            trained.append(previous)
     return out
+
+
+def ensemble_candidates(steps: list[Artifact], ds) -> list[Path]:
+    """The steps' artifacts and every :data:`ENSEMBLE_CANDIDATES` artifact committed for
+    ``ds`` (in that order), keeping only models trained on FER-2013's labels with no mask."""
+    data = DataRef.of(ds)
+    found = [a for a in (train.find_artifact(train.TrainConfig.named(name), data,
+                                             paths.committed_dir())
+                         for name in ENSEMBLE_CANDIDATES) if a is not None]
+    return [a.path for a in [*steps, *found]
+            if a.config.labels == "fer" and a.config.mask == "none"]
+
+
+def ensemble_metrics(steps: list[Artifact], ds) -> dict:
+    """Metrics of the ensemble chosen on PublicTest (:func:`fer_utils.ensemble.select`) among
+    :func:`ensemble_candidates`: the committed one if it was chosen among the same
+    candidates, else chosen and scored now (kept in the artifacts folder)."""
+    candidates = ensemble_candidates(steps, ds)
+    names, data = [c.name for c in candidates], DataRef.of(ds)
+    for root in (paths.committed_dir(), paths.artifacts_dir()):
+        for f in sorted((root / "ensembles").glob(f"recipe-ensemble-{data.name}-*/metrics.json")):
+            m = json.loads(f.read_text())
+            if (m.get("selection", {}).get("candidates") == names
+                    and m.get("data_fingerprint") == data.fingerprint):
+                return m
+    folder = ensemble.select("recipe-ensemble", candidates, ds, root=paths.artifacts_dir())
+    return json.loads((Path(folder) / "metrics.json").read_text())
 
 
 def tta_metrics(art: Artifact, ds) -> dict:

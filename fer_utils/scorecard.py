@@ -197,12 +197,14 @@ def _private(name: str, what: str, key: str = "accuracy") -> Callable:
 
 
 def _best_of(*names: str, what: str) -> Callable:
+    """The PrivateTest accuracy of the model among ``names`` with the best PublicTest accuracy
+    (chosen as the protocol chooses, not on the test set)."""
     def measure(ev: Evidence):
-        found = [(Scores(m).accuracy(), n) for n in names
+        found = [(Scores(m).accuracy("PublicTest"), Scores(m).accuracy(), n) for n in names
                  if (m := ev.train_metrics(n)) is not None]
         if not found:
             return None
-        acc, name = max(found)
+        _, acc, name = max(found)
         return Measurement(acc, f"{what} ({name})")
     return measure
 
@@ -271,10 +273,16 @@ def _esmap_gain(ev: Evidence):
                                     f"{len(images)} runs on the same detected faces")
 
 
-def _ensemble(name: str, what: str) -> Callable:
+def _ensemble(*names: str, what: str) -> Callable:
+    """The PrivateTest accuracy of the stored ensemble (or TTA) among ``names`` with the best
+    PublicTest accuracy."""
     def measure(ev: Evidence):
-        m = ev.ensemble_metrics(name)
-        return None if m is None else Measurement(Scores(m).accuracy(), f"{what} ({name})")
+        found = [(Scores(m).accuracy("PublicTest"), Scores(m).accuracy(), n) for n in names
+                 if (m := ev.ensemble_metrics(n)) is not None]
+        if not found:
+            return None
+        _, acc, name = max(found)
+        return Measurement(acc, f"{what[name]} ({name})")
     return measure
 
 
@@ -433,8 +441,12 @@ def claims() -> list[Claim]:
               _best_of("recipe/mx-s0", "recipe/vgg-net-s0", what="best recipe model"),
               "one seed per step; 2 CPU cores", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "test-time augmentation or an ensemble at 71 % or more",
-              0.71, "%", "target", _ensemble("vgg-net-s0-tta", "TTA of the recipe's VGG-style net"),
-              "the 2013 challenge winner's score; one model, six views per face", tolerance=0.005),
+              0.71, "%", "target",
+              _ensemble("vgg-net-s0-tta", "recipe-ensemble",
+                        what={"vgg-net-s0-tta": "TTA of the recipe's VGG-style net",
+                              "recipe-ensemble": "ensemble chosen on PublicTest"}),
+              "the 2013 challenge winner's score; the better on PublicTest of TTA (one model, "
+              "six views per face) and an ensemble of the course's models", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "a real-time model at 66 % or more", 0.66, "%", "target",
               _private("recipe/mx-s0", "mini-Xception with the recipe"),
               "the same 58 k-parameter network as Model 0, so its TFLite time is the one above",

@@ -28,12 +28,16 @@ from fer_utils import experiment, paths, runtime
 from fer_utils.data import FERDataset, load_fer2013, stratified_limit
 from fer_utils.experiment import (  # noqa: F401  (the core's names, re-exported for readers of train)
     MAX_MODEL_BYTES,
+    OPTIMIZERS,
+    SCHEDULES,
     Artifact,
     DataRef,
     ExperimentConfig,
     artifact_key,
     committed_or_run,
     large_model_path,
+    make_loss,
+    make_optimizer,
     save_inference_model,
 )
 
@@ -47,8 +51,6 @@ from fer_utils.inference import (  # noqa: F401
 )
 from fer_utils.labels import LABEL_SETS, evaluation_labels, prepare_labels  # noqa: F401
 
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("plateau", "cosine")
 STRATEGIES = ("none", "mirrored", "multi-worker")
 
 
@@ -120,15 +122,11 @@ class TrainConfig(ExperimentConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        experiment.check_optimization(self)
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        for name in ("label_smoothing", "erasing"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"config field {name!r} must be in [0, 1), not {getattr(self, name)}")
+        if not 0 <= self.erasing < 1:
+            raise ValueError(f"config field 'erasing' must be in [0, 1), not {self.erasing}")
         from fer_utils.masks import MASKS
         if self.mask not in MASKS:
             raise ValueError(f"unknown mask {self.mask!r}; choose one of {', '.join(MASKS)}")
@@ -367,31 +365,6 @@ def distribution(name: str):
     else:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     return strategy, int(strategy.num_replicas_in_sync)
-
-
-def make_optimizer(config: TrainConfig, steps_per_epoch: int, replicas: int = 1):
-    """The optimizer of ``config``: Adam or SGD (Nesterov, momentum 0.9), with a constant rate
-    (the plateau schedule changes it between epochs) or a cosine decay with warm-up. Under a
-    distribution strategy the rate is scaled by the number of replicas (the linear rule)."""
-    import keras
-
-    rate = config.learning_rate * replicas
-    if config.schedule == "cosine":
-        warm = config.warmup_epochs * steps_per_epoch
-        total = max(1, config.epochs * steps_per_epoch - warm)
-        rate = keras.optimizers.schedules.CosineDecay(
-            rate / 10 if warm else rate, total, alpha=0.0,
-            warmup_target=rate if warm else None, warmup_steps=warm)
-    decay = config.weight_decay or None
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
-    return keras.optimizers.Adam(rate, weight_decay=decay)
-
-
-def make_loss(config: TrainConfig):
-    import keras
-
-    return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
 
 
 def load_or_train(config: TrainConfig, ds: FERDataset | None = None, *, quick: dict | None = None,

@@ -61,3 +61,31 @@ def test_ensembles_score_their_members_and_say_so(tmp_path, monkeypatch, capsys)
     assert got["accuracy"] == m["PrivateTest"]["accuracy"] and got["ensemble"] == m["ensemble"]
     with pytest.raises(FileNotFoundError, match="not a finished artifact"):
         ensemble.score([tmp_path / "nothing"], ds)
+    # forward selection on PublicTest: the members it keeps raise PublicTest accuracy each time
+    sel = ensemble.select("chosen", [a.path, b.path], ds)
+    m = json.loads((sel / "metrics.json").read_text())
+    trace = m["selection"]["public_accuracy_after_each"]
+    assert len(trace) == len(m["ensemble"]) and trace == sorted(set(trace))
+    assert m["PublicTest"]["accuracy"] == pytest.approx(trace[-1])
+    assert m["selection"]["candidates"] == [a.path.name, b.path.name]
+
+
+def test_forward_selection_adds_only_what_helps():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 500)
+
+    def model(wrong):   # sure when right; unsure on ``wrong``, where it picks the next class
+        pred = y.copy()
+        pred[wrong] = (y[wrong] + 1) % 3
+        p = 0.1 + 0.8 * np.eye(3)[pred]
+        p[wrong] = 0.2 + 0.4 * np.eye(3)[pred[wrong]]
+        return p
+
+    good = model(np.arange(0, 100))                               # 80 % right
+    other = model(np.arange(100, 205))                            # 79 %, errors elsewhere
+    noise = rng.dirichlet(np.ones(3), 500)                        # chance
+    chosen, trace = ensemble.greedy_select(y, [noise, other, good])
+    assert chosen == [2, 1] and trace == [0.8, 1.0]  # the best, then what fixes its errors
+    assert ensemble.greedy_select(y, [noise, good], max_members=1) == ([1], [trace[0]])
+    with pytest.raises(ValueError, match="no candidate"):
+        ensemble.greedy_select(y, [])

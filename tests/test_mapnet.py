@@ -40,6 +40,22 @@ def test_config_is_validated():
         mapnet.MapConfig(protocol="70-30")
     with pytest.raises(ValueError, match="model"):
         mapnet.MapConfig(model="vgg99")
+    with pytest.raises(ValueError, match="schedule"):
+        mapnet.MapConfig(schedule="one-cycle")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        mapnet.MapConfig(label_smoothing=1.0)
+
+
+def test_schedule_fields_key_only_when_used():
+    """The optimisation fields came later: at their defaults they leave the key as it was."""
+    from fer_utils.experiment import DataRef, artifact_key
+
+    data = DataRef("fer2013", "0" * 16)
+    plain = mapnet.MapConfig(name="x")
+    assert not {"schedule", "warmup_epochs", "label_smoothing"} & set(plain.key_dict())
+    cosine = plain.replace(schedule="cosine", warmup_epochs=1, label_smoothing=0.1)
+    assert artifact_key(cosine, data) != artifact_key(plain, data)
+    assert cosine.key_dict()["schedule"] == "cosine"
 
 
 def test_inputs_have_the_shapes_the_models_expect(small):
@@ -65,11 +81,13 @@ def test_run_writes_metrics_uses_only_training_neutrals_and_reloads(small, tmp_p
         return real(points, labels, **kw)
 
     monkeypatch.setattr(esmap, "fit_baseline", spy)
-    config = mapnet.MapConfig(name="t", input="esmap-pooled", protocol=protocol, epochs=2)
+    config = mapnet.MapConfig(name="t", input="esmap-pooled", protocol=protocol, epochs=2,
+                              schedule="cosine", warmup_epochs=1, label_smoothing=0.1)
     art = mapnet.run(config, ds, marks, root=tmp_path, progress=False)
     m = art.metrics
     assert seen["n"] == m["n_train"]  # the baseline saw the training part only
     assert m["epochs_trained"] == 2 and len(art.history["loss"]) == 2
+    assert art.history["lr"][1] < art.history["lr"][0]  # the cosine schedule decays
     assert m["model_kept"] == "yes" and (art.path / "model.keras").is_file()
     assert not (art.path / "checkpoint").exists()
     n_test = 40 if protocol == "fer2013" else 154

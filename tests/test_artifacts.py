@@ -207,21 +207,10 @@ def _majority_share(scores: dict) -> float:
     return float(conf.sum(axis=1).max() / conf.sum())
 
 
-# Chapter 5's two ResNet-50 runs (Table I) still answer (nearly) one class: they are to be
-# retrained with a schedule that converges, as Chapter 7's were (the models issue). Strict:
-# the mark fails as soon as they are fixed, so it cannot outlive them.
-_BELOW_MAJORITY_TODO = {"resnet50-img-fer-s0", "resnet50-ref-fer-s0"}
-
-
 def _all_scored() -> list:
-    out = []
-    for f in sorted(ROOT.glob("*/metrics.json")) + sorted(ROOT.glob("ensembles/*/metrics.json")) \
-            + sorted(ROOT.glob("esmap/*/metrics.json")):
-        name = json.loads(f.read_text()).get("config", {}).get("name") or f.parent.name
-        marks = [pytest.mark.xfail(strict=True, reason="retrain pending (models issue)")] \
-            if name in _BELOW_MAJORITY_TODO else []
-        out.append(pytest.param(f.parent, id=f.parent.name, marks=marks))
-    return out
+    return [pytest.param(f.parent, id=f.parent.name)
+            for f in sorted(ROOT.glob("*/metrics.json")) + sorted(ROOT.glob("ensembles/*/metrics.json"))
+            + sorted(ROOT.glob("esmap/*/metrics.json"))]
 
 
 @pytest.mark.parametrize("art", _all_scored())

@@ -27,6 +27,9 @@ from fer_utils.inference import ensemble_proba, load_model_file, model_file
 from fer_utils.labels import evaluation_labels
 
 SPLITS = ("PublicTest", "PrivateTest")
+#: how :func:`select` chooses (stored with its ensembles, so a changed rule is not mistaken
+#: for the same choice)
+SELECTION_METHOD = "forward selection with replacement, best prefix"
 
 
 def _members(folders: list[str | Path]) -> list[tuple[Path, dict]]:
@@ -49,11 +52,14 @@ def score(folders: list[str | Path], ds: FERDataset, *, tta: bool = False,
     members = _members(folders)
     labels = members[0][1]["config"].get("labels", "fer")
     y, keep, names = evaluation_labels(ds, labels)
-    models = [load_model_file(model_file(folder)) for folder, _ in members]
+    unique = list(dict.fromkeys(folder for folder, _ in members))  # a repeated member weighs more
+    counts = [sum(folder == u for folder, _ in members) for u in unique]
+    models = [load_model_file(model_file(folder)) for folder in unique]
     out = {}
     for split in splits:
         idx = np.flatnonzero((ds.usage == split) & keep)
-        probs = ensemble_proba(models, ds.images[idx], tta=tta)
+        probs = np.average([ensemble_proba([m], ds.images[idx], tta=tta) for m in models],
+                           axis=0, weights=counts)
         out[split] = M.classification_metrics(y[idx], probs.argmax(axis=1), names)
     return out
 
@@ -71,13 +77,16 @@ def split_probabilities(folders: list[str | Path], ds: FERDataset, split: str = 
     return y[idx], probs
 
 
-def greedy_select(y: np.ndarray, probs: list[np.ndarray], *,
-                  max_members: int | None = None) -> tuple[list[int], list[float]]:
-    """Forward selection of ensemble members (Caruana et al., 2004, without replacement).
+def greedy_select(y: np.ndarray, probs: list[np.ndarray], *, steps: int = 20,
+                  ) -> tuple[list[int], list[float]]:
+    """Forward selection of ensemble members with replacement (Caruana et al., "Ensemble
+    selection from libraries of models", 2004).
 
-    Starts from the most accurate candidate and adds, one at a time, the candidate that most
-    raises the accuracy of the mean probabilities; stops when no candidate raises it (or at
-    ``max_members``). Returns the chosen indices in order and the accuracy after each.
+    Starts from the most accurate candidate; at each of ``steps`` steps adds the candidate
+    (possibly one already in: a member added twice counts twice in the average) that gives the
+    mean probabilities the best accuracy, even when that is lower than before; returns the
+    shortest prefix of that path with the best accuracy: the chosen indices, in order, and the
+    accuracy after each.
 
     >>> y = np.array([0, 1, 1])
     >>> p = [np.array([[.9, .1], [.6, .4], [.2, .8]]), np.array([[.4, .6], [.1, .9], [.6, .4]])]
@@ -87,37 +96,34 @@ def greedy_select(y: np.ndarray, probs: list[np.ndarray], *,
     """
     if not probs:
         raise ValueError("no candidate to select from")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, not {steps}")
     y = np.asarray(y)
     accuracy = [float(np.mean(p.argmax(axis=1) == y)) for p in probs]
     chosen = [int(np.argmax(accuracy))]
     trace = [accuracy[chosen[0]]]
     total = probs[chosen[0]].astype(np.float64)
-    while max_members is None or len(chosen) < max_members:
-        best, best_acc = None, trace[-1]
-        for i, p in enumerate(probs):
-            if i in chosen:
-                continue
-            acc = float(np.mean(((total + p) / (len(chosen) + 1)).argmax(axis=1) == y))
-            if acc > best_acc:
-                best, best_acc = i, acc
-        if best is None:
-            break
+    for _ in range(steps):
+        scores = [float(np.mean((total + p).argmax(axis=1) == y)) for p in probs]
+        best = int(np.argmax(scores))
         chosen.append(best)
-        trace.append(best_acc)
+        trace.append(scores[best])
         total = total + probs[best]
-    return chosen, trace
+    keep = int(np.argmax(trace)) + 1  # the first (shortest) prefix with the best accuracy
+    return chosen[:keep], trace[:keep]
 
 
-def select(name: str, candidates: list[str | Path], ds: FERDataset, *,
-           max_members: int | None = None, root: Path | None = None) -> Path:
+def select(name: str, candidates: list[str | Path], ds: FERDataset, *, steps: int = 20,
+           root: Path | None = None) -> Path:
     """Choose members among ``candidates`` on PublicTest (:func:`greedy_select`), then
-    :func:`build` their ensemble (PrivateTest scored once, at the end). ``metrics.json`` also
-    holds ``"selection"``: the candidates and the PublicTest accuracy after each addition."""
+    :func:`build` their ensemble (PrivateTest scored once, at the end). A member chosen twice
+    is listed twice (it weighs twice in the average). ``metrics.json`` also holds
+    ``"selection"``: the candidates and the PublicTest accuracy after each addition."""
     y, probs = split_probabilities(candidates, ds, "PublicTest")
-    chosen, trace = greedy_select(y, probs, max_members=max_members)
+    chosen, trace = greedy_select(y, probs, steps=steps)
     folder = build(name, [candidates[i] for i in chosen], ds, root=root)
     stored = json.loads((folder / "metrics.json").read_text())
-    stored["selection"] = {"on": "PublicTest", "method": "forward selection",
+    stored["selection"] = {"on": "PublicTest", "method": SELECTION_METHOD, "steps": steps,
                            "candidates": [Path(c).name for c in candidates],
                            "public_accuracy_after_each": trace}
     (folder / "metrics.json").write_text(json.dumps(stored, indent=1))
@@ -137,7 +143,7 @@ def build(name: str, folders: list[str | Path], ds: FERDataset, *, tta: bool = F
     result = {"name": name, "ensemble": keys, "tta": tta, "data": ref.name,
               "data_fingerprint": ref.fingerprint, "source": ds.source,
               "class_names": members[0][1]["class_names"],
-              "params": int(sum(m.get("params", 0) for _, m in members)),
+              "params": int(sum(m.get("params", 0) for _, m in dict(members).items())),
               **score(folders, ds, tta=tta)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(result, indent=1))

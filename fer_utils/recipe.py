@@ -41,8 +41,9 @@ STEPS = (
          "with Nesterov momentum, weight decay 5e-4", config="recipe/vgg-net-s0"),
     Step("+ test-time augmentation", "average over the face, its mirror image and four 2-pixel "
          "shifts", tta=True),
-    Step("+ an ensemble of models trained here", "members chosen by forward selection on "
-         "PublicTest among the course's FER-2013 models (no test-time augmentation)",
+    Step("+ an ensemble of models trained here", "members chosen by forward selection (with "
+         "replacement) on PublicTest among the course's FER-2013 models (no test-time "
+         "augmentation)",
          ensemble=True),
 )
 
@@ -95,8 +96,9 @@ def ensemble_metrics(steps: list[Artifact], ds) -> dict:
     for root in (paths.committed_dir(), paths.artifacts_dir()):
         for f in sorted((root / "ensembles").glob(f"recipe-ensemble-{data.name}-*/metrics.json")):
             m = json.loads(f.read_text())
-            if (m.get("selection", {}).get("candidates") == names
-                    and m.get("data_fingerprint") == data.fingerprint):
+            sel = m.get("selection", {})
+            if (sel.get("candidates") == names and m.get("data_fingerprint") == data.fingerprint
+                    and sel.get("method") == ensemble.SELECTION_METHOD):
                 return m
     folder = ensemble.select("recipe-ensemble", candidates, ds, root=paths.artifacts_dir())
     return json.loads((Path(folder) / "metrics.json").read_text())
@@ -146,7 +148,7 @@ def distance_to_targets(measured: dict) -> pd.DataFrame:
     for name, (value, source) in measured.items():
         goal = TARGETS[name]
         lower_is_better = name.endswith("ms per face")
-        short = (value - goal) if lower_is_better else (goal - value)
+        short = None if value is None else (value - goal) if lower_is_better else (goal - value)
         scale = 1 if lower_is_better else 100
         rows[name] = {"target": scale * goal, "measured": None if value is None else scale * value,
                       "short by": None if value is None else max(0.0, scale * short),

@@ -196,17 +196,23 @@ def _private(name: str, what: str, key: str = "accuracy") -> Callable:
     return measure
 
 
-def _best_of(*names: str, what: str) -> Callable:
-    """The PrivateTest accuracy of the model among ``names`` with the best PublicTest accuracy
-    (chosen as the protocol chooses, not on the test set)."""
+def _chosen_on_public(metrics_of: Callable, names, describe: Callable) -> Callable:
+    """A measurement: the PrivateTest accuracy of the artifact among ``names`` with the best
+    PublicTest accuracy (chosen as the protocol chooses, not on the test set);
+    ``metrics_of(ev, name)`` finds an artifact's metrics, ``describe(name)`` says what it is."""
     def measure(ev: Evidence):
         found = [(Scores(m).accuracy("PublicTest"), Scores(m).accuracy(), n) for n in names
-                 if (m := ev.train_metrics(n)) is not None]
+                 if (m := metrics_of(ev, n)) is not None]
         if not found:
             return None
         _, acc, name = max(found)
-        return Measurement(acc, f"{what} ({name})")
+        return Measurement(acc, f"{describe(name)} ({name})")
     return measure
+
+
+def _best_of(*names: str, what: str) -> Callable:
+    """The best of several trained models on PublicTest (:func:`_chosen_on_public`)."""
+    return _chosen_on_public(lambda ev, n: ev.train_metrics(n), names, lambda n: what)
 
 
 def _best_fer_model(ev: Evidence):
@@ -273,17 +279,9 @@ def _esmap_gain(ev: Evidence):
                                     f"{len(images)} runs on the same detected faces")
 
 
-def _ensemble(*names: str, what: str) -> Callable:
-    """The PrivateTest accuracy of the stored ensemble (or TTA) among ``names`` with the best
-    PublicTest accuracy."""
-    def measure(ev: Evidence):
-        found = [(Scores(m).accuracy("PublicTest"), Scores(m).accuracy(), n) for n in names
-                 if (m := ev.ensemble_metrics(n)) is not None]
-        if not found:
-            return None
-        _, acc, name = max(found)
-        return Measurement(acc, f"{what[name]} ({name})")
-    return measure
+def _ensemble(*names: str, what: dict[str, str]) -> Callable:
+    """The best of several stored ensembles (or TTA) on PublicTest (:func:`_chosen_on_public`)."""
+    return _chosen_on_public(lambda ev, n: ev.ensemble_metrics(n), names, what.__getitem__)
 
 
 def _bench(name: str, *keys: str, what: str, scale: float = 1.0) -> Callable:

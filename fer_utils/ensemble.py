@@ -159,14 +159,18 @@ def members_of(folder: str | Path) -> tuple[list[Path], bool]:
 
 
 def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = None,
-         tta: bool | None = None) -> dict | None:
+         tta: bool | None = None, candidates: list[str] | None = None) -> dict | None:
     """``metrics.json`` of the stored ensemble called ``name`` on ``data`` under
-    ``root/ensembles`` (optionally with exactly these member artifact names and this ``tta``),
-    or None."""
+    ``root/ensembles`` (optionally with exactly these member artifact names and this ``tta``;
+    or chosen by :func:`select`, with today's :data:`SELECTION_METHOD`, among exactly these
+    ``candidates``), or None."""
     for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/metrics.json")):
         m = json.loads(f.read_text())
+        chosen = m.get("selection", {})
         if (m.get("name") == name and m.get("data_fingerprint") == data.fingerprint
                 and (members is None or m.get("ensemble") == members)
-                and (tta is None or bool(m.get("tta")) == tta)):
+                and (tta is None or bool(m.get("tta")) == tta)
+                and (candidates is None or (chosen.get("candidates") == candidates
+                                            and chosen.get("method") == SELECTION_METHOD))):
             return m
     return None

@@ -92,14 +92,11 @@ def ensemble_metrics(steps: list[Artifact], ds) -> dict:
     :func:`ensemble_candidates`: the committed one if it was chosen among the same
     candidates, else chosen and scored now (kept in the artifacts folder)."""
     candidates = ensemble_candidates(steps, ds)
-    names, data = [c.name for c in candidates], DataRef.of(ds)
+    names = [c.name for c in candidates]
     for root in (paths.committed_dir(), paths.artifacts_dir()):
-        for f in sorted((root / "ensembles").glob(f"recipe-ensemble-{data.name}-*/metrics.json")):
-            m = json.loads(f.read_text())
-            sel = m.get("selection", {})
-            if (sel.get("candidates") == names and m.get("data_fingerprint") == data.fingerprint
-                    and sel.get("method") == ensemble.SELECTION_METHOD):
-                return m
+        found = ensemble.find(root, "recipe-ensemble", DataRef.of(ds), candidates=names)
+        if found is not None:
+            return found
     folder = ensemble.select("recipe-ensemble", candidates, ds, root=paths.artifacts_dir())
     return json.loads((Path(folder) / "metrics.json").read_text())
 

@@ -68,6 +68,11 @@ def test_ensembles_score_their_members_and_say_so(tmp_path, monkeypatch, capsys)
     assert len(trace) == len(m["ensemble"]) and trace[-1] == max(trace)
     assert m["PublicTest"]["accuracy"] == pytest.approx(trace[-1])
     assert m["selection"]["candidates"] == [a.path.name, b.path.name]
+    from fer_utils.experiment import DataRef
+
+    root, ref = tmp_path / "artifacts", DataRef.of(ds)
+    assert ensemble.find(root, "chosen", ref, candidates=[a.path.name, b.path.name]) == m
+    assert ensemble.find(root, "chosen", ref, candidates=[a.path.name]) is None
     # a member listed twice weighs twice: the same as the plain average of the three
     assert ensemble.score([a.path, a.path, b.path], ds)["PrivateTest"]["accuracy"] == \
         pytest.approx(ensemble.score([a.path, b.path, a.path], ds)["PrivateTest"]["accuracy"])

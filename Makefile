@@ -13,7 +13,7 @@ export MPLBACKEND            := Agg
 # Real data when .ci/run or the user points here; otherwise the offline sample is used.
 FER_QUICK ?= 1
 
-.PHONY: help env test unit lint notebooks-test book check-book check-live refresh clean
+.PHONY: help env test unit lint notebooks-test book check-book check-live refresh clean campaign campaign-status
 
 help:
 	@echo "make book   build the HTML book into _build/html (from the committed notebook outputs)"
@@ -24,6 +24,8 @@ help:
 	@echo "make check-live  JupyterLab + headless Chromium: run chapters 6 and 4, use their widgets"
 	@echo "make refresh  re-run every chapter in place on the real data (FER_QUICK=0; slow)"
 	@echo "make env    create/update the virtual environment .venv"
+	@echo "make campaign  start the training campaign in the background (nice 19; log: checkpoints/campaign.log)"
+	@echo "make campaign-status  where each run of the campaign stands"
 
 env: $(STAMP)
 
@@ -68,6 +70,16 @@ refresh: $(STAMP)
 	  FER_QUICK=0 MPLBACKEND=module://matplotlib_inline.backend_inline \
 	    $(BIN)/jupyter execute --inplace --timeout=7200 "$$nb" || exit 1; \
 	done
+
+# The training campaign (fer_utils/campaign.py): start it first whenever you begin work; it
+# lowers itself to nice 19 and continues every run from checkpoints/. Needs the real data.
+campaign: $(STAMP)
+	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)
+	nohup nice -n 19 $(BIN)/python -m fer_utils campaign run >> checkpoints/campaign.log 2>&1 &
+	@echo "campaign started: tail -f checkpoints/campaign.log; make campaign-status"
+
+campaign-status: $(STAMP)
+	$(BIN)/python -m fer_utils campaign status
 
 clean:
 	rm -rf _build .pytest_cache

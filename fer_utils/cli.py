@@ -10,6 +10,7 @@ Commands
 ``webcam``    the real-time loop on a camera or a video file.
 ``esmap``     landmark distance maps and ES-MAPs of image files (``.npy`` + ``.png``).
 ``landmarks`` landmarks of a photo folder or FER-2013 as resumable shards, here or on Ray.
+``campaign``  ``run``: train the queue of long runs at the lowest priority; ``status``.
 
 Errors and exit status
 ----------------------
@@ -98,6 +99,20 @@ def _train(args: argparse.Namespace) -> int:
           f"({m['seconds_per_epoch']} s each); best epoch {m['best_epoch']}")
     for split in ("PublicTest", "PrivateTest"):
         print(f"{split}: accuracy {m[split]['accuracy']:.4f}, macro F1 {m[split]['macro_f1']:.4f}")
+    return 0
+
+
+def _campaign(args: argparse.Namespace) -> int:
+    from fer_utils import campaign
+
+    if args.action == "status":
+        print("\n".join(campaign.status_lines()))
+        return 0
+    try:
+        campaign.run(log=lambda line: print(line, flush=True))
+    except RuntimeError as exc:  # another campaign holds the lock
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -480,10 +495,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for the .npy maps and .png pictures")
     p.add_argument("--baseline", help="neutral baseline (.npz from --save-baseline, or a "
                    "468×468 .npy); with it each image also gets its ES-MAP")
-    p.add_argument("--backend", default="legacy", choices=["legacy", "tasks"],
-                   help="Face Mesh back-end (tasks: MediaPipe ≥ 0.10.30, needs --landmarker)")
-    p.add_argument("--landmarker", help="face_landmarker.task model for --backend tasks "
-                   "(default $FER_FACE_LANDMARKER)")
+    p.add_argument("--backend", default="auto", choices=["auto", "legacy", "tasks"],
+                   help="Face Mesh back-end: auto (default) takes the legacy one where this "
+                   "MediaPipe has it, else tasks (MediaPipe ≥ 0.10.30, Colab)")
+    p.add_argument("--landmarker", help="face_landmarker.task model for the tasks back-end "
+                   "(default $FER_FACE_LANDMARKER, else fetched once into the cache)")
     p.add_argument("--upscale", type=int, help="enlarge images smaller than this many pixels")
     p.add_argument("--clip", type=float, default=0.1, help="ES-MAP clip (default 0.1)")
     p.add_argument("--raw-png", action="store_true",
@@ -503,6 +519,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-size", type=_positive_int, default=1024, help="images per shard")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.set_defaults(func=_landmarks)
+    p = sub.add_parser("campaign", help="the queue of long trainings: run it (nice 19, "
+                       "resumable) or show where each run stands",
+                       description="run: train the committed queue in order at the lowest CPU "
+                       "priority, each run from its checkpoint, one log line per epoch "
+                       "(make campaign runs it in the background). status: each entry done, "
+                       "at epoch N, or waiting, with CPU-hours spent and left.")
+    p.add_argument("action", choices=["run", "status"])
+    p.set_defaults(func=_campaign)
 
     return parser
 

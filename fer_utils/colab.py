@@ -126,6 +126,54 @@ def _download_ferplus(folder: Path) -> Path | None:
     return out
 
 
+def replaced_since(loaded: set[str], since: float) -> list[str]:
+    """Distributions whose files an install replaced at or after ``since`` (a ``time.time()``)
+    while one of their modules was already loaded (``loaded``: ``set(sys.modules)`` taken
+    before the install). Such a module stays the old version in this process: the runtime
+    must restart to use the new one. Returns ``["name version", ...]``."""
+    import importlib.metadata as md
+
+    tops = {name.split(".")[0] for name in loaded}
+    owners = md.packages_distributions()
+    changed = set()
+    for top in tops:
+        for dist_name in owners.get(top, []):
+            try:
+                dist = md.distribution(dist_name)
+            except md.PackageNotFoundError:
+                continue
+            meta = next((f for f in dist.files or [] if f.name == "METADATA"), None)
+            if meta is None:
+                continue
+            try:
+                mtime = Path(dist.locate_file(meta)).stat().st_mtime
+            except OSError:
+                continue
+            if mtime >= since:
+                changed.add(f"{dist.metadata['Name']} {dist.version}")
+    return sorted(changed)
+
+
+def restart_if_replaced(loaded: set[str], since: float, *, restart=None) -> list[str]:
+    """The set-up cell's check after its ``%pip install``: if the install replaced a package
+    this runtime had already imported (:func:`replaced_since`), say which and restart the
+    runtime (in Colab: end the kernel process, which Colab restarts at once; the reader runs
+    the cell again, and the install then changes nothing). Elsewhere, only say so.
+    Returns the replaced distributions (an empty list: nothing to do)."""
+    changed = replaced_since(loaded, since)
+    if changed:
+        print(f"The install replaced {', '.join(changed)}, which this runtime had already "
+              "loaded. Restarting the runtime so that it uses the new version: run this cell "
+              "again afterwards (Runtime > Run all continues the chapter).")
+        if restart is not None:
+            restart()
+        elif runtime.in_colab():
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+    return changed
+
+
 def get_data(source: str | None = None, *, folder: str | Path | None = None,
              ferplus: bool = True) -> Path | None:
     """Make FER-2013 available in this session from the reader's chosen source.

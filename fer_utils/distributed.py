@@ -98,7 +98,7 @@ class _Worker:
 
 
 def extract_landmarks(source, out: str | Path, *, address: str | None = None,
-                      workers: int = 1, shard_size: int = 1024, backend: str = "legacy",
+                      workers: int = 1, shard_size: int = 1024, backend: str = "auto",
                       upscale: int | None = None, model_path: str | None = None,
                       progress: bool = True) -> JobReport:
     """Landmarks of every image of ``source`` as shards in ``out`` (see the module docstring).
@@ -109,6 +109,7 @@ def extract_landmarks(source, out: str | Path, *, address: str | None = None,
     from tqdm.auto import tqdm
 
     kind, items = source_items(source)
+    backend = landmarks.resolve_backend(backend)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n = len(items)

@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import time
 import types
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from fer_utils import paths, runtime
+from fer_utils import models, paths, runtime
 
 #: Version of the key formula. Bump it only with a migration of the committed artifacts
 #: (``scripts/migrate_artifact_keys.py`` shows how).
@@ -337,7 +338,8 @@ class Scores:
 @dataclass
 class Artifact:
     """A finished experiment on disk: ``metrics.json``, ``history.json`` and, when small
-    enough, ``model.keras``."""
+    enough, the model in the portable form (``model.json`` + ``model.weights.npz``,
+    :func:`fer_utils.models.save_portable`)."""
 
     path: Path
     config: ExperimentConfig
@@ -356,20 +358,18 @@ class Artifact:
             history = json.loads((path / "history.json").read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"{path.name}: unreadable metrics or history ({exc})") from None
-        if not (path / "model.keras").is_file() and not str(
-                metrics.get("model_kept", "")).startswith("no"):
-            raise FileNotFoundError(f"{path.name} is not a finished experiment: no model.keras")
+        if (model_location(path, committed_only=True) is None
+                and not str(metrics.get("model_kept", "")).startswith("no")):
+            raise FileNotFoundError(f"{path.name} is not a finished experiment: no model "
+                                    "(model.json and model.weights.npz)")
         config = (config_cls or ExperimentConfig).from_dict(metrics["config"])
         return cls(path, config, metrics, history)
 
     @property
     def model_path(self) -> Path | None:
-        """The model file: in the artifact, or — for a model too large to commit — the local
-        copy that training left in the cache (:func:`large_model_path`); None if neither."""
-        for path in (self.path / "model.keras", large_model_path(self.path.name)):
-            if path.is_file():
-                return path
-        return None
+        """The model file (:func:`model_location`): in the artifact, or — for a model too large
+        to commit — the local copy that training left in the cache; None if neither."""
+        return model_location(self.path)
 
     @property
     def has_model(self) -> bool:
@@ -382,13 +382,14 @@ class Artifact:
         return Scores(self.metrics)
 
     def load_model(self):
-        import keras
+        """The artifact's model, ready for inference (:func:`fer_utils.inference.load_model_file`)."""
+        from fer_utils.inference import load_model_file  # inference builds on this module
 
         if not self.has_model:
             raise FileNotFoundError(
                 f"{self.path.name} keeps metrics only ({self.metrics.get('model_kept', 'no model')}); "
                 "train the config again (python -m fer_utils train ... --retrain) to get the model")
-        return keras.models.load_model(self.model_path)
+        return load_model_file(self.model_path)
 
     @property
     def display(self) -> str:
@@ -431,8 +432,21 @@ def find_named(root: Path, name: str, data: DataRef) -> Artifact | None:
 
 def large_model_path(key: str) -> Path:
     """Where a model over :data:`MAX_MODEL_BYTES` is kept on the machine that trained it
-    (``<cache>/large-models/<artifact key>.keras``): outside the repository, never committed."""
-    return paths.cache_dir() / "large-models" / f"{key}.keras"
+    (``<cache>/large-models/<artifact key>/``, the portable form): outside the repository,
+    never committed."""
+    return paths.cache_dir() / "large-models" / key
+
+
+def model_location(folder: Path, *, committed_only: bool = False) -> Path | None:
+    """The model of the artifact in ``folder``: its portable spec ``model.json``; a
+    ``model.keras`` (artifacts written before the portable form); or, for a model too large to
+    commit, the copy in :func:`large_model_path` (also as a ``.keras`` file, its older form),
+    unless ``committed_only``. None if there is none."""
+    places = [folder / models.PORTABLE_SPEC, folder / "model.keras"]
+    if not committed_only:
+        local = large_model_path(folder.name)
+        places += [local / models.PORTABLE_SPEC, local.with_name(f"{local.name}.keras")]
+    return next((p for p in places if p.is_file()), None)
 
 
 def checkpoint_dir(key: str) -> Path:
@@ -454,10 +468,12 @@ def save_inference_model(model, path: str | Path) -> None:
     slim.save(path)
 
 
-def finish_artifact(out: Path, model, result: dict, history: dict, *,
+def finish_artifact(out: Path, model, result: dict, history: dict, *, spec: dict,
                     keep_model: bool | str = True) -> None:
     """Write a finished experiment to ``out`` all at once (a sibling folder renamed onto it):
-    ``model.keras`` when ``keep_model`` is True and it is at most :data:`MAX_MODEL_BYTES`
+    the model in the portable form (:func:`fer_utils.models.save_portable`; ``spec`` is
+    ``{"builder": name, "kwargs": {...}}``, what :func:`fer_utils.models.build` rebuilds it
+    from) when ``keep_model`` is True and its weights take at most :data:`MAX_MODEL_BYTES`
     (a larger one goes to :func:`large_model_path`), ``history.json`` and ``metrics.json``
     with ``model_kept`` saying what happened. ``keep_model`` may be a string: the reason the
     model is not kept."""
@@ -465,19 +481,24 @@ def finish_artifact(out: Path, model, result: dict, history: dict, *,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        save_inference_model(model, tmp / "model.keras")
-        size = (tmp / "model.keras").stat().st_size
         if keep_model is not True:
             result["model_kept"] = f"no: {keep_model}"
-            (tmp / "model.keras").unlink()
-        elif size > MAX_MODEL_BYTES:
-            result["model_kept"] = (f"no: {size / 1e6:.0f} MB is too large to commit; the "
-                                    "machine that trained it keeps a copy in its cache")
-            local = large_model_path(out.name)
-            local.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(tmp / "model.keras", local)
         else:
-            result["model_kept"] = "yes"
+            staged = tmp / "model"
+            models.save_portable(model, staged, spec["builder"], spec["kwargs"])
+            size = (staged / models.PORTABLE_WEIGHTS).stat().st_size
+            if size > MAX_MODEL_BYTES:
+                result["model_kept"] = (f"no: {size / 1e6:.0f} MB is too large to commit; the "
+                                        "machine that trained it keeps a copy in its cache")
+                local = large_model_path(out.name)
+                shutil.rmtree(local, ignore_errors=True)
+                local.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(staged, local)
+            else:
+                result["model_kept"] = "yes"
+                for f in staged.iterdir():
+                    f.rename(tmp / f.name)
+            shutil.rmtree(staged, ignore_errors=True)
         (tmp / "history.json").write_text(json.dumps(history, indent=1))
         (tmp / "config.json").write_text(json.dumps(result["config"], indent=2))
         (tmp / "metrics.json").write_text(json.dumps(result, indent=1))
@@ -515,8 +536,18 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar):
-    """Early stopping, LR on plateau, best-model keeping and checkpointing, resumable."""
+def _cpu_seconds() -> float:
+    """CPU seconds this process has used so far (all threads, user and system)."""
+    t = os.times()
+    return t.user + t.system
+
+
+def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar, on_epoch=None):
+    """Early stopping, LR on plateau, best-model keeping and checkpointing, resumable.
+
+    The history also records, per epoch, the cumulative wall seconds (``seconds``) and CPU
+    seconds (``cpu_seconds``) of the run, across resumptions: time to accuracy. ``on_epoch``,
+    if given, is called as ``on_epoch(state, logs)`` once the epoch's checkpoint is written."""
     import keras
 
     better = (lambda a, b: a < b) if rules.monitor.endswith("loss") else (lambda a, b: a > b)
@@ -524,6 +555,7 @@ def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar):
     class Protocol(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             state["_t0"] = time.perf_counter()
+            state["_c0"] = _cpu_seconds()
 
         def on_epoch_end(self, epoch, logs=None):
             logs = dict(logs or {})
@@ -546,6 +578,10 @@ def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar):
                     state["lr_wait"] = 0
             state["epoch"] = epoch + 1
             state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
+            state["cpu_seconds"] = (state.get("cpu_seconds", 0.0)
+                                    + _cpu_seconds() - state.pop("_c0", _cpu_seconds()))
+            state["history"].setdefault("seconds", []).append(round(state["seconds"], 1))
+            state["history"].setdefault("cpu_seconds", []).append(round(state["cpu_seconds"], 1))
             # atomic saves, the state last: a run killed while saving (a background training,
             # a session that ends) resumes from the previous complete checkpoint
             with paths.atomic_path(ckpt / "last.keras") as tmp:
@@ -557,12 +593,15 @@ def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar):
                             val_acc=f"{logs.get('val_accuracy', 0):.3f}")
             if state["wait"] >= rules.patience:
                 self.model.stop_training = True
+            if on_epoch is not None:
+                on_epoch(state, logs)
 
     return Protocol()
 
 
 def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, ckpt: Path,
-                  desc: str, progress: bool = True, final: str = "best", scope=None):
+                  desc: str, progress: bool = True, final: str = "best", scope=None,
+                  on_epoch=None):
     """Fit with the course protocol, resuming from ``ckpt`` when it holds a checkpoint.
 
     ``build_model()`` returns a compiled model (called only when there is nothing to resume);
@@ -570,7 +609,8 @@ def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, 
     ``batch_size``, ``shuffle``). Returns ``(model, state)``: the ``final`` model (``"best"``
     on the watched quantity, or ``"last"``) and the run's state (epochs, best epoch, seconds,
     history). The checkpoint stays until the caller has written the artifact; a run that
-    fails before its first epoch is over removes it. ``scope`` (a ``tf.distribute`` strategy's
+    fails before its first epoch is over removes it. ``on_epoch(state, logs)`` is called after
+    every epoch's checkpoint (the campaign's log line). ``scope`` (a ``tf.distribute`` strategy's
     scope) is entered to build or load the model, so checkpoints resume under a strategy too.
 
     Raises
@@ -598,7 +638,7 @@ def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, 
                   disable=not progress) as bar:
             if not done:
                 model.fit(**fit_data, epochs=epochs, initial_epoch=state["epoch"], verbose=0,
-                          callbacks=[_protocol_callback(rules, ckpt, state, bar)])
+                          callbacks=[_protocol_callback(rules, ckpt, state, bar, on_epoch)])
         if state["epoch"] == 0:
             raise ValueError("training ran no epoch (is there training data?)")
     except BaseException:

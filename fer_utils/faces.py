@@ -6,8 +6,10 @@ Two detectors, both offline:
     OpenCV's Viola–Jones cascade ``haarcascade_frontalface_default.xml`` (shipped inside
     OpenCV), the detector of Baral et al.'s real-time demo. Frontal faces only.
 ``"mediapipe"``
-    MediaPipe's BlazeFace short-range detector (model inside the mediapipe 0.10.21 wheel,
-    legacy ``mp.solutions.face_detection``). Handles turned heads and poor light better.
+    MediaPipe's BlazeFace short-range detector: legacy ``mp.solutions.face_detection`` with the
+    model inside the mediapipe 0.10.21 wheel (offline), or on newer MediaPipe (Colab) the
+    Tasks ``FaceDetector`` with the same network from the Face Landmarker bundle. Handles
+    turned heads and poor light better.
 
 :func:`crop_faces` turns each box into what every course model takes: a 48×48 grey image
 with values 0–255 (normalisation happens inside the model, see :mod:`fer_utils.models`).
@@ -25,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from fer_utils import landmarks, paths
+from fer_utils.runtime import quiet_native
 
 DETECTORS = ("haar", "mediapipe")
 MAX_PIXELS = 80_000_000  # larger files are refused before decoding (≈ 240 MB as RGB)
@@ -295,23 +300,69 @@ def merge_faces(faces: list[Face], overlap: float = 0.4) -> list[Face]:
 
 
 def _mediapipe_detector(min_confidence: float):
+    """MediaPipe's BlazeFace short-range detector: the legacy ``mp.solutions`` one where this
+    MediaPipe has it (its model is in the 0.10.21 wheel), else the Tasks ``FaceDetector`` with
+    the same network taken from the Face Landmarker bundle (:class:`_TasksDetector`)."""
     import os
 
     os.environ.setdefault("GLOG_minloglevel", "2")
-    try:
-        import mediapipe as mp
-        solutions = mp.solutions
-    except (ImportError, AttributeError):
-        raise DetectorError(
-            "the 'mediapipe' detector needs mediapipe with the legacy solutions API "
-            "(pip install 'mediapipe==0.10.21'); use --detector haar otherwise") from None
-    from fer_utils.runtime import quiet_native
+    if not landmarks.has_legacy_mesh():
+        try:
+            return _TasksDetector(min_confidence)
+        except landmarks.LandmarkError as exc:
+            raise DetectorError(f"the 'mediapipe' detector: {exc}; or use --detector haar") from None
+    import mediapipe as mp
 
     with quiet_native():  # absl start-up warnings; the first call prints more, so warm up
-        det = solutions.face_detection.FaceDetection(model_selection=0,
-                                                     min_detection_confidence=min_confidence)
+        det = mp.solutions.face_detection.FaceDetection(model_selection=0,
+                                                        min_detection_confidence=min_confidence)
         det.process(np.zeros((64, 64, 3), np.uint8))
     return det
+
+
+class _TasksDetector:
+    """MediaPipe Tasks' ``FaceDetector`` behind the legacy detector's interface
+    (``process(rgb).detections``, each with ``score`` and a relative bounding box), so
+    :class:`FaceDetector` reads both alike. Its model is the ``face_detector.tflite`` inside
+    the Face Landmarker bundle (:func:`fer_utils.landmarks.task_model_path`), extracted once."""
+
+    def __init__(self, min_confidence: float) -> None:
+        import zipfile
+
+        import mediapipe as mp
+
+        bundle = landmarks.task_model_path()
+        model = paths.cache_dir() / "mediapipe" / "face_detector.tflite"
+        with zipfile.ZipFile(bundle) as z:
+            data = z.read("face_detector.tflite")
+        if not model.is_file() or model.read_bytes() != data:
+            model.parent.mkdir(parents=True, exist_ok=True)
+            with paths.atomic_path(model) as tmp:
+                tmp.write_bytes(data)
+        vision = mp.tasks.vision
+        options = vision.FaceDetectorOptions(
+            base_options=mp.tasks.BaseOptions(model_asset_path=str(model)),
+            running_mode=vision.RunningMode.IMAGE, min_detection_confidence=min_confidence)
+        with quiet_native():
+            self._det = vision.FaceDetector.create_from_options(options)
+        self._mp = mp
+
+    def process(self, rgb: np.ndarray):
+        from types import SimpleNamespace as NS
+
+        h, w = rgb.shape[:2]
+        found = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
+                                                data=np.ascontiguousarray(rgb)))
+        dets = []
+        for d in found.detections or []:
+            b = d.bounding_box  # pixels in Tasks; relative in the legacy API
+            box = NS(xmin=b.origin_x / w, ymin=b.origin_y / h, width=b.width / w, height=b.height / h)
+            dets.append(NS(score=[d.categories[0].score],
+                           location_data=NS(relative_bounding_box=box)))
+        return NS(detections=dets)
+
+    def close(self) -> None:
+        self._det.close()
 
 
 def detect_faces(image: np.ndarray, detector: str | FaceDetector = "haar") -> list[Face]:

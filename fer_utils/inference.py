@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils.data import FERDataset, stratified_limit
-from fer_utils.experiment import large_model_path
+from fer_utils.experiment import model_location
 from fer_utils.labels import evaluation_labels
+from fer_utils.models import PORTABLE_SPEC, load_portable
 
 
 def evaluation_indices(ds: FERDataset, split: str, labels: str = "fer", limit: int | None = None,
@@ -44,34 +45,38 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
 
 
 def model_file(model: str | Path) -> Path:
-    """The ``.keras`` file of a model given as a file or an artifact folder (for a large
-    model's artifact, the local copy in :func:`large_model_path` where there is one).
+    """The model file of a model given as a file or an artifact folder: the folder's portable
+    spec ``model.json``, its older ``model.keras``, or for a large model's artifact the copy
+    its trainer keeps in the cache (:func:`fer_utils.experiment.model_location`).
 
     Raises
     ------
     FileNotFoundError
-        Neither a file nor a folder holding ``model.keras``.
+        Neither a model file nor a folder holding one.
     """
     path = Path(model)
     if path.is_dir():
-        kept, local = path / "model.keras", large_model_path(path.name)
-        # a large model's artifact keeps metrics only: the copy kept by its trainer, if here
-        path = local if not kept.is_file() and local.is_file() else kept
+        path = model_location(path) or path / PORTABLE_SPEC
     if not path.is_file():
-        raise FileNotFoundError(f"{model}: no model file (expected a .keras file or an "
-                                "artifact folder holding model.keras; a large model's artifact "
-                                "keeps metrics only, and its model only on the machine that "
-                                "trained it)")
+        raise FileNotFoundError(f"{model}: no model file (expected an artifact folder holding "
+                                "model.json and model.weights.npz, a model.json, or a .keras "
+                                "file; a large model's artifact keeps metrics only, and its model "
+                                "only on the machine that trained it)")
     return path
 
 
 def load_model_file(path: str | Path):
-    """Load a saved Keras model for inference; an unreadable file is a ``ValueError``."""
+    """Load a saved model for inference: the course's portable form (``model.json``, rebuilt by
+    :func:`fer_utils.models.load_portable`, on any Keras 3 the course supports) or a ``.keras``
+    file (loads only in a Keras that reads its saver's config). An unreadable file is a
+    ``ValueError``."""
     import zipfile
 
+    path = Path(path)
+    if path.suffix == ".json":
+        return load_portable(path)
     import keras
 
-    path = Path(path)
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path.name}: not a Keras model (a .keras file is a zip archive; this "
                          "one is damaged or something else): train or download it again")

@@ -38,7 +38,8 @@ from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key
 
 INPUTS = ("esmap-reference", "esmap-pooled", "image")
 PROTOCOLS = ("random-30-70", "fer2013")
-_SCALE = {"esmap-reference": 1 / 255.0, "esmap-pooled": 10.0, "image": 1 / 255.0}
+#: What each kind of input is multiplied by inside the network (the builders' ``scale``)
+INPUT_SCALE = {"esmap-reference": 1 / 255.0, "esmap-pooled": 10.0, "image": 1 / 255.0}
 
 
 @dataclass(frozen=True)
@@ -255,9 +256,12 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     n_classes = len(CLASS_NAMES)
     eye = np.eye(n_classes, dtype=np.float32)
 
+    spec = {"builder": config.model,
+            "kwargs": {"input_shape": list(x_tr.shape[1:]), "scale": INPUT_SCALE[config.input],
+                       "n_classes": n_classes, **config.model_args}}
+
     def build():
-        model = models.build(config.model, input_shape=x_tr.shape[1:],
-                             scale=_SCALE[config.input], n_classes=n_classes, **config.model_args)
+        model = models.build(spec["builder"], **spec["kwargs"])
         steps = -(-len(x_tr) // config.batch_size)
         model.compile(optimizer=experiment.make_optimizer(config, steps),
                       loss=experiment.make_loss(config), metrics=["accuracy"])
@@ -292,7 +296,7 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     # repeats are for the mean ± sd; one model per cell is enough
     keep = True if config.seed == 0 else "a repeated run (seed 0 of the same cell keeps its model)"
     out = root / key
-    experiment.finish_artifact(out, final, result, state["history"], keep_model=keep)
+    experiment.finish_artifact(out, final, result, state["history"], spec=spec, keep_model=keep)
     experiment.remove_checkpoint(ckpt)
     return MapArtifact(out, config, result, state["history"])
 

@@ -92,8 +92,14 @@ def plain_cnn(depth: int = 4, width: int = 16, *, n_classes: int = 7, head: str 
     return keras.Model(inputs, outputs, name=name or f"cnn_d{depth}_w{width}")
 
 
+#: Where :func:`mini_xception` puts its L2 penalty: ``"all"`` (every convolution kernel: the
+#: course's first reading of the paper) or ``"reference"`` (the two base convolutions only:
+#: what Arriaga et al.'s Keras 2 code applied, see :func:`mini_xception`).
+L2_SCOPES = ("all", "reference")
+
+
 def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
-                  bn_momentum: float = 0.99, name: str | None = None):
+                  l2_scope: str = "all", bn_momentum: float = 0.99, name: str | None = None):
     """mini-Xception (Arriaga, Valdenegro-Toro & Plöger, 2017), the real-time model of Chapter 4.
 
     Architecture as the paper describes it:
@@ -106,7 +112,18 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
     * a Conv 3×3 with one filter per class → global average pooling → softmax.
 
     No fully connected layer: with 7 classes the network has 58,423 parameters whatever the
-    input size (56,951 trainable). Convolution kernels carry an L2 penalty of ``l2``.
+    input size (56,951 trainable), as the reference's ``model.summary()``.
+
+    **Where the L2 penalty sits** (``l2_scope``). The reference code (``mini_XCEPTION`` in
+    oarriaga/face_classification) passes ``kernel_regularizer=l2(0.01)`` to the two base
+    convolutions and to every ``SeparableConv2D``, and comments it out on the class
+    convolution. Keras 2's ``SeparableConv2D`` takes ``depthwise_regularizer`` and
+    ``pointwise_regularizer``; a ``kernel_regularizer`` goes through ``**kwargs`` to the base
+    class, is stored, and is never used when the depthwise and pointwise kernels are
+    created. So the reference trained with L2 on the two base convolutions only:
+    ``l2_scope="reference"``. ``"all"`` (the default, Chapter 4's models) also penalises every
+    separable kernel and the class convolution: a much stronger regulariser, under which the
+    network underfits FER-2013.
 
     The paper feeds 64×64 grey faces scaled to [-1, 1]. FER-2013 images are 48×48, so
     ``input_size=64`` upsamples inside the model (a ``Resizing`` layer); ``input_size=48``
@@ -119,7 +136,9 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
     input_size : int
         Side of the square the network sees (the model's input is always raw 48×48×1).
     l2 : float
-        L2 regularisation factor on convolution kernels (the paper: 0.01).
+        L2 regularisation factor (the paper: 0.01).
+    l2_scope : {"all", "reference"}
+        Which kernels carry it (above).
     bn_momentum : float
         Batch-norm momentum (Keras default 0.99, as the reference).
 
@@ -132,7 +151,10 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
     L = keras.layers
     if input_size < 32:
         raise ValueError(f"input_size must be at least 32 (four stride-2 stages), not {input_size}")
+    if l2_scope not in L2_SCOPES:
+        raise ValueError(f"l2_scope must be one of {', '.join(L2_SCOPES)}, not {l2_scope!r}")
     reg = keras.regularizers.L2(l2) if l2 else None
+    inner = reg if l2_scope == "all" else None  # separable and class kernels
 
     def bn(x, label):
         return L.BatchNormalization(momentum=bn_momentum, name=label)(x)
@@ -149,15 +171,15 @@ def mini_xception(*, n_classes: int = 7, input_size: int = 64, l2: float = 0.01,
         shortcut = L.AveragePooling2D(1, strides=2, name=f"m{i}_subsample")(x)
         shortcut = L.Conv2D(filters, 1, use_bias=False, name=f"m{i}_shortcut")(shortcut)
         shortcut = bn(shortcut, f"m{i}_shortcut_bn")
-        x = L.SeparableConv2D(filters, 3, padding="same", use_bias=False, depthwise_regularizer=reg,
-                              pointwise_regularizer=reg, name=f"m{i}_sep1")(x)
+        x = L.SeparableConv2D(filters, 3, padding="same", use_bias=False, depthwise_regularizer=inner,
+                              pointwise_regularizer=inner, name=f"m{i}_sep1")(x)
         x = L.Activation("relu", name=f"m{i}_relu")(bn(x, f"m{i}_bn1"))
-        x = L.SeparableConv2D(filters, 3, padding="same", use_bias=False, depthwise_regularizer=reg,
-                              pointwise_regularizer=reg, name=f"m{i}_sep2")(x)
+        x = L.SeparableConv2D(filters, 3, padding="same", use_bias=False, depthwise_regularizer=inner,
+                              pointwise_regularizer=inner, name=f"m{i}_sep2")(x)
         x = bn(x, f"m{i}_bn2")
         x = L.MaxPooling2D(3, strides=2, padding="same", name=f"m{i}_pool")(x)
         x = L.Add(name=f"m{i}_add")([x, shortcut])
-    x = L.Conv2D(n_classes, 3, padding="same", kernel_regularizer=reg, name="class_conv")(x)
+    x = L.Conv2D(n_classes, 3, padding="same", kernel_regularizer=inner, name="class_conv")(x)
     x = L.GlobalAveragePooling2D(name="gap")(x)
     outputs = L.Activation("softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name or "mini_xception")
@@ -474,3 +496,110 @@ def layer_table(model):
         rows.append({"layer": layer.name, "type": type(layer).__name__,
                      "output": "×".join(str(d) for d in shape), "params": n})
     return pd.DataFrame(rows).set_index("layer")
+
+
+# --------------------------------------------------------------------------------------
+# the portable model form: the builder's name and arguments plus the weights as arrays
+# --------------------------------------------------------------------------------------
+
+#: The two files of a portable model, side by side (an artifact's model, since the Colab issue):
+#: ``model.json`` names the builder of :data:`BUILDERS` and its arguments and lists every
+#: weight's path and shape; ``model.weights.npz`` holds the weights as plain arrays, in the
+#: order of ``model.weights``. Loading rebuilds the architecture with the course's own builder
+#: (as ``keras.applications`` does) and assigns the arrays, so it does not depend on the config
+#: schema of the Keras that saved it: a model saved by Keras 3.15 loads in Colab's Keras 3.13.
+PORTABLE_SPEC = "model.json"
+PORTABLE_WEIGHTS = "model.weights.npz"
+PORTABLE_FORMAT = 1
+
+
+def _jsonable(value):
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def save_portable(model, folder, builder: str, kwargs: dict):
+    """Write ``model`` (built by ``build(builder, **kwargs)``) into ``folder`` in the portable
+    form (:data:`PORTABLE_SPEC` + :data:`PORTABLE_WEIGHTS`); returns the spec's path.
+
+    The spec is checked against a fresh build first, so a model that its builder does not
+    reproduce (other arguments, another version of the builder) is a ``ValueError`` at save
+    time, not at load time."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    keras = _keras()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    kwargs = _jsonable(dict(kwargs))
+    fresh = build(builder, **kwargs)
+    _check_weights(fresh, [(v.path, tuple(v.shape)) for v in model.weights], f"{builder} model")
+    arrays = {f"w{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(model.weights)}
+    spec = {"format": PORTABLE_FORMAT, "builder": builder, "kwargs": kwargs,
+            "weights": [[v.path, list(v.shape)] for v in model.weights],
+            "saved_with": {"keras": keras.__version__}}
+    np.savez(folder / PORTABLE_WEIGHTS, **arrays)
+    (folder / PORTABLE_SPEC).write_text(json.dumps(spec, indent=1))
+    return folder / PORTABLE_SPEC
+
+
+def _check_weights(model, expected: list, what: str) -> None:
+    have = [tuple(v.shape) for v in model.weights]
+    want = [tuple(shape) for _, shape in expected]
+    if have != want:
+        first = next((i for i, (a, b) in enumerate(zip(have, want)) if a != b), min(len(have), len(want)))
+        name = expected[first][0] if first < len(expected) else "(none)"
+        raise ValueError(f"{what}: the builder makes {len(have)} weights, the saved model has "
+                         f"{len(want)}; they differ from weight {first} ({name})")
+
+
+def load_portable(spec_path):
+    """The model saved by :func:`save_portable` (``spec_path``: its ``model.json``, or the
+    folder holding it), rebuilt and filled with its weights. A damaged or foreign file is a
+    ``ValueError`` that says what is wrong."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    path = Path(spec_path)
+    path = path / PORTABLE_SPEC if path.is_dir() else path
+    try:
+        spec = json.loads(path.read_text())
+        builder, kwargs, expected = spec["builder"], spec["kwargs"], spec["weights"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path.name}: not a portable model spec ({exc})") from None
+    if spec.get("format") != PORTABLE_FORMAT:
+        raise ValueError(f"{path.name}: portable model format {spec.get('format')!r}; this "
+                         f"fer_utils reads format {PORTABLE_FORMAT} (update the package)")
+    weights = path.parent / PORTABLE_WEIGHTS
+    try:
+        with np.load(weights) as z:
+            arrays = [z[f"w{i:04d}"] for i in range(len(expected))]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{weights.name}: missing or unreadable weights ({exc})") from None
+    model = build(builder, **kwargs)
+    _check_weights(model, expected, path.parent.name)
+    for variable, array in zip(model.weights, arrays):
+        variable.assign(array)
+    return model
+
+
+def reference_inputs(spec: dict, n: int = 16):
+    """``n`` seeded, deterministic inputs for the model a portable ``spec`` describes: raw
+    grey values 0–255 for image models, values in ±0.1 for pooled ES-MAPs (whose builder
+    scales by 10). The same on every machine: what a model's probabilities are compared on
+    across environments (``tests/test_model_format.py``)."""
+    import numpy as np
+
+    kwargs = spec["kwargs"]
+    shape = tuple(kwargs.get("input_shape", INPUT_SHAPE))
+    rng = np.random.default_rng(0)
+    if (kwargs.get("scale") or 0) > 1:
+        return rng.uniform(-0.1, 0.1, (n, *shape)).astype(np.float32)
+    return rng.uniform(0, 255, (n, *shape)).astype(np.float32)

@@ -27,6 +27,7 @@ from fer_utils import experiment, paths, runtime
 from fer_utils import faces as F
 from fer_utils.experiment import DataRef
 from fer_utils.inference import load_model_file, model_file
+from fer_utils.models import PORTABLE_SPEC, PORTABLE_WEIGHTS
 
 BACKENDS = ("keras", "function", "tflite")
 DEFAULT_CONFIG = "realtime/mx-fer"
@@ -43,15 +44,16 @@ def default_model_path() -> Path:
     name = DEFAULT_CONFIG.rsplit("/", 1)[-1]
     for root in (paths.committed_dir(), paths.artifacts_dir()):
         art = experiment.find_named(root, name, DataRef.official_fer2013())
-        if art is not None and (art.path / "model.keras").is_file():
-            return art.path / "model.keras"
+        if art is not None and art.model_path is not None:
+            return art.model_path
     raise FileNotFoundError(
         f"the default model ({DEFAULT_CONFIG}) is not in this installation; pass --model "
         f"PATH, or train it with: python -m fer_utils train {DEFAULT_CONFIG}")
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
-    """A ``.keras`` file from a file, an artifact folder, or ``None`` (the default model)."""
+    """A model file (``model.json`` or ``.keras``) from a file, an artifact folder, or ``None``
+    (the default model)."""
     if model is None:
         return default_model_path()
     return model_file(model)
@@ -198,12 +200,11 @@ def tflite_bytes(model) -> bytes:
 
 
 def export_tflite(model_path: str | Path) -> Path:
-    """Write ``model.tflite`` beside a ``model.keras`` (commit it with the artifact)."""
-    import keras
-
+    """Write ``model.tflite`` beside a model file (``model.json`` or ``model.keras``; commit it
+    with the artifact)."""
     model_path = Path(model_path)
-    out = model_path.with_suffix(".tflite")
-    out.write_bytes(tflite_bytes(keras.models.load_model(model_path, compile=False)))
+    out = model_path.with_name("model.tflite")
+    out.write_bytes(tflite_bytes(load_model_file(model_path)))
     return out
 
 
@@ -217,7 +218,11 @@ def _tflite_interpreter(model, path: Path | None):
         if beside.is_file() and beside.stat().st_mtime >= path.stat().st_mtime:
             content = beside.read_bytes()
         else:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            h = hashlib.sha256(path.read_bytes())
+            weights = path.with_name(PORTABLE_WEIGHTS)
+            if path.name == PORTABLE_SPEC and weights.is_file():  # the spec alone names no weights
+                h.update(weights.read_bytes())
+            digest = h.hexdigest()[:16]
             cached = paths.cache_dir() / "tflite" / f"{digest}.tflite"
             if cached.is_file():
                 content = cached.read_bytes()

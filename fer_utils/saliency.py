@@ -459,6 +459,14 @@ def deletion_curve(model, images: np.ndarray, maps: np.ndarray, classes=None, *,
     return fractions, np.array(probs)
 
 
+
+def deletion_area(curve: tuple[np.ndarray, np.ndarray]) -> float:
+    """Area under a :func:`deletion_curve` ``(fractions, probabilities)`` by the trapezoid
+    rule (lower: the map found what the model uses). The same number on NumPy 1 and 2
+    (``np.trapz`` is gone from NumPy 2, ``np.trapezoid`` missing from NumPy 1)."""
+    f, p = (np.asarray(a, dtype=float) for a in curve)
+    return float(np.sum(np.diff(f) * (p[1:] + p[:-1]) / 2))
+
 def overlay(ax, image: np.ndarray, sal: np.ndarray, *, alpha: float = 0.5, title: str = "",
             cmap: str = "inferno") -> None:
     """Show a grey image with a saliency map over it."""

@@ -13,7 +13,8 @@ model is trained under the course protocol:
   interrupted run resumes where it stopped;
 * finally, evaluate the best model **once** on **PrivateTest**.
 
-The artifact holds ``model.keras`` (the best model), ``config.json``, ``history.json`` and
+The artifact holds the best model in the portable form (``model.json`` + ``model.weights.npz``,
+:func:`fer_utils.models.save_portable`), ``config.json``, ``history.json`` and
 ``metrics.json`` (PublicTest and PrivateTest metrics, parameters, timing, data source).
 """
 from __future__ import annotations
@@ -249,7 +250,7 @@ def random_erase(x, probability: float, gen):
 # --------------------------------------------------------------------------------------
 
 def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | None = None,
-          retrain: bool = False, progress: bool = True) -> Artifact:
+          retrain: bool = False, progress: bool = True, on_epoch=None) -> Artifact:
     """Train ``config`` (or load its artifact if it exists) and return the artifact.
 
     Parameters
@@ -263,6 +264,8 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         Ignore an existing artifact and train again.
     progress : bool
         One progress bar over epochs (no per-step output).
+    on_epoch : callable, optional
+        ``on_epoch(state, logs)`` after every epoch (:func:`fer_utils.experiment.fit_resumable`).
 
     The artifact folder appears only when the run has succeeded; until then the run's
     checkpoint (:func:`fer_utils.experiment.checkpoint_dir`) lets it resume.
@@ -325,7 +328,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     best, state = experiment.fit_resumable(
         build, {"x": train_ds, "validation_data": val_ds, "shuffle": False},
         epochs=config.epochs, rules=rules, ckpt=ckpt, desc=key, progress=progress,
-        scope=strategy.scope() if strategy is not None else None)
+        scope=strategy.scope() if strategy is not None else None, on_epoch=on_epoch)
 
     y_eval, _, eval_names = evaluation_labels(ds, config.labels)
     result = {"config": config.to_dict(), "data": did.name, "data_fingerprint": did.fingerprint,
@@ -333,6 +336,7 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
               "class_names": list(eval_names), "params": models.count_params(best),
               "epochs_trained": state["epoch"], "best_epoch": state["best_epoch"],
               "train_seconds": round(state["seconds"], 1),
+              "train_cpu_seconds": round(state.get("cpu_seconds", 0.0), 1),
               "seconds_per_epoch": round(state["seconds"] / max(1, state["epoch"]), 2),
               "engine": runtime.onednn_status(), "replicas": replicas, "n_train": int(len(tr))}
     if mask_info is not None:
@@ -343,7 +347,8 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         pred = predict_proba(best, images[idx]).argmax(axis=1)
         result[split] = M.classification_metrics(y_eval[idx], pred, eval_names)
         result[split]["seconds"] = round(time.perf_counter() - t0, 2)
-    experiment.finish_artifact(out, best, result, state["history"])
+    spec = {"builder": config.model, "kwargs": {**config.model_args, "n_classes": len(class_names)}}
+    experiment.finish_artifact(out, best, result, state["history"], spec=spec)
     experiment.remove_checkpoint(ckpt)
     return Artifact(out, config, result, state["history"])
 

@@ -64,6 +64,10 @@ def test_first_cell_installs_in_colab_from_the_configured_repository(nb_path):
     assert "DATA_SOURCE = None" in src
     guarded = src.split('if "google.colab" in sys.modules:', 1)[1]
     assert "colab.get_data(DATA_SOURCE)" in guarded and "get_data" not in src.split("if ")[0]
+    # what was loaded before the install is noted, and checked right after it (Colab issue)
+    before, after = guarded.split("%pip install", 1)
+    assert "loaded, t0 = set(sys.modules), time.time()" in before
+    assert after.index("colab.restart_if_replaced(loaded, t0)") < after.index("get_data")
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS + APPENDIX, ids=lambda p: p.name)

@@ -1,0 +1,247 @@
+"""The training campaign: the course's long runs, advanced a little by every stretch of work.
+
+Reproducing the sources takes far more training than one working session on two cores
+(about 18 CPU-hours for the queue below). So the long runs form one committed queue,
+:data:`QUEUE`, that ``python -m fer_utils campaign run`` trains **in order**, at the lowest
+CPU priority (``nice 19``: foreground work goes first), each run continuing from its latest
+resumable checkpoint in ``checkpoints/<artifact key>/`` (:func:`fer_utils.experiment.fit_resumable`).
+A run that ends becomes an ordinary artifact under ``data/`` that the chapters and the
+scorecard read, and its checkpoint is removed. Commit ``checkpoints/`` before you stop and the
+next machine continues where this one was.
+
+``python -m fer_utils campaign status`` needs no data and trains nothing: for each entry it
+says *done* (with its PublicTest and PrivateTest accuracy), *epoch N of at most M* (best
+PublicTest accuracy so far, CPU-hours spent and at most left at the run's own measured CPU
+seconds per epoch), or *waiting* (with the estimate the queue records).
+
+Every epoch writes one line to standard output (``make campaign`` appends it to
+``checkpoints/campaign.log``): the time, the run, the epoch, training and PublicTest
+accuracy, the epoch's wall seconds and the run's CPU-hours so far.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fer_utils import experiment, paths
+
+#: A run's checkpoint folder must stay under this to be committed (the repository's limit is
+#: 20 MB a file; the campaign keeps a whole run under half of that).
+MAX_CHECKPOINT_BYTES = 10_000_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One run of the campaign.
+
+    Attributes
+    ----------
+    config : str
+        A course config (:meth:`fer_utils.train.TrainConfig.named`).
+    claim : str
+        The source's claim the run serves (for ``status`` and the chapters).
+    cpu_s_per_epoch : float
+        Estimated CPU seconds per epoch before the run has measured its own (``status``'s
+        hours for a waiting entry); where the estimate comes from is in :data:`QUEUE`.
+    """
+
+    config: str
+    claim: str
+    cpu_s_per_epoch: float
+
+    def train_config(self):
+        from fer_utils.train import TrainConfig
+
+        return TrainConfig.named(self.config)
+
+    @property
+    def key(self) -> str:
+        """The artifact key on the official FER-2013 (the campaign's data): also the name of
+        the run's checkpoint folder."""
+        return experiment.artifact_key(self.train_config(), experiment.DataRef.official_fer2013())
+
+
+#: The queue, in order (issue "Models that reproduce their sources"). Estimates: CPU seconds per
+#: epoch on this two-core machine, measured on an idle machine for a short run of the config
+#: (mini-Xception at 64 px, batch 32: 2 × 95 s).
+QUEUE: tuple[Entry, ...] = (
+    Entry("realtime/mx-ref", "mini-Xception as the reference trained it, FER-2013 labels: "
+          "Arriaga et al. 66 %, Baral et al. 65 % (PrivateTest)", 190.0),
+    Entry("realtime/mx-ref-ferplus", "the same on FERPlus majority labels: Baral et al. 81 %",
+          190.0),
+)
+
+
+# --------------------------------------------------------------------------------------
+# status
+# --------------------------------------------------------------------------------------
+
+def _read_state(ckpt: Path) -> dict | None:
+    try:
+        return json.loads((ckpt / "state.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def entry_status(entry: Entry, artifacts: Path | None = None,
+                 checkpoints: Path | None = None) -> dict:
+    """Where ``entry`` stands, as a dict: ``state`` (``"done"``, ``"running"`` — a checkpoint
+    exists — or ``"waiting"``), ``epoch``, ``max_epochs``, ``best_public`` (the best PublicTest
+    accuracy so far), ``cpu_hours`` (spent), ``cpu_hours_left`` (at most: every epoch up to the
+    cap, at the run's own CPU seconds per epoch, else the queue's estimate), and for a finished
+    run ``public``/``private`` (its artifact's accuracies) and ``artifact``."""
+    config = entry.train_config()
+    key = entry.key
+    art_root = artifacts or paths.artifacts_dir(committed=True)
+    out = {"config": entry.config, "key": key, "claim": entry.claim, "max_epochs": config.epochs,
+           "epoch": 0, "best_public": None, "cpu_hours": 0.0}
+    if (art_root / key / "metrics.json").is_file():
+        m = json.loads((art_root / key / "metrics.json").read_text())
+        out.update(state="done", epoch=m["epochs_trained"], artifact=key,
+                   public=m["PublicTest"]["accuracy"], private=m["PrivateTest"]["accuracy"],
+                   best_public=m["PublicTest"]["accuracy"],
+                   cpu_hours=m.get("train_cpu_seconds", 0.0) / 3600, cpu_hours_left=0.0)
+        return out
+    state = _read_state((checkpoints or paths.checkpoints_dir()) / key)
+    if state is None:
+        out.update(state="waiting", cpu_hours_left=config.epochs * entry.cpu_s_per_epoch / 3600)
+        return out
+    history = state.get("history", {})
+    epochs = state.get("epoch", 0)
+    cpu = state.get("cpu_seconds", 0.0)
+    measured = len(history.get("cpu_seconds", []))  # epochs whose CPU time was recorded
+    per_epoch = cpu / measured if measured else entry.cpu_s_per_epoch
+    public = history.get("val_accuracy") or [None]
+    out.update(state="running", epoch=epochs, best_public=max(public, key=lambda v: v or 0),
+               best_epoch=state.get("best_epoch"), cpu_hours=cpu / 3600,
+               cpu_hours_left=max(0, config.epochs - epochs) * per_epoch / 3600,
+               cpu_s_per_epoch=per_epoch)
+    return out
+
+
+def status_lines(queue: tuple[Entry, ...] = QUEUE, **where) -> list[str]:
+    """``campaign status`` as text: one line per entry, then the totals."""
+    lines, spent, left = [], 0.0, 0.0
+    for i, entry in enumerate(queue, start=1):
+        s = entry_status(entry, **where)
+        spent += s["cpu_hours"]
+        left += s["cpu_hours_left"]
+        best = "–" if s["best_public"] is None else f"{100 * s['best_public']:.1f} %"
+        if s["state"] == "done":
+            what = (f"done: {s['epoch']} epochs, PublicTest {100 * s['public']:.1f} %, "
+                    f"PrivateTest {100 * s['private']:.1f} %")
+        elif s["state"] == "running":
+            what = (f"epoch {s['epoch']} of at most {s['max_epochs']}, best PublicTest {best} "
+                    f"(epoch {s['best_epoch']})")
+        else:
+            what = f"waiting (at most {s['max_epochs']} epochs)"
+        lines.append(f"{i}. {entry.config}: {what}; CPU-hours {s['cpu_hours']:.2f} spent, "
+                     f"at most {s['cpu_hours_left']:.1f} left")
+    lines.append(f"total: {spent:.2f} CPU-hours spent, at most {left:.1f} left "
+                 "(early stopping ends most runs sooner)")
+    return lines
+
+
+# --------------------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------------------
+
+def epoch_line(name: str, max_epochs: int, state: dict, logs: dict) -> str:
+    """The log line of one finished epoch."""
+    hist = state["history"]
+    return (f"{time.strftime('%Y-%m-%d %H:%M:%S')} {name} epoch {state['epoch']}/{max_epochs} "
+            f"acc {logs.get('accuracy', float('nan')):.4f} "
+            f"PublicTest {logs.get('val_accuracy', float('nan')):.4f} "
+            f"(best {max(hist.get('val_accuracy', [0])):.4f}) "
+            f"loss {logs.get('loss', float('nan')):.4f}/{logs.get('val_loss', float('nan')):.4f} "
+            f"lr {logs.get('lr', float('nan')):.2g} "
+            f"{hist['seconds'][-1] - (hist['seconds'][-2] if len(hist['seconds']) > 1 else 0):.0f} s "
+            f"CPU {state.get('cpu_seconds', 0.0) / 3600:.2f} h")
+
+
+def _checkpoint_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("*") if f.is_file())
+
+
+@contextlib.contextmanager
+def _single_run(lock: Path):
+    """Hold ``lock`` for the campaign's lifetime; a second ``campaign run`` is refused."""
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError("a campaign is already running on this machine "
+                               "(python -m fer_utils campaign status)") from None
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+
+
+def lowest_priority() -> int:
+    """Lower this process to ``nice 19`` (whatever it was started with); returns the niceness."""
+    return os.nice(19 - os.nice(0))
+
+
+def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, stop_after: int | None = None
+        ) -> list[str]:
+    """Train the queue in order, from each run's checkpoint, at the lowest CPU priority.
+
+    Parameters
+    ----------
+    ds : FERDataset, optional
+        Default: the real FER-2013 (``FER_DATA_DIR``); never the offline sample.
+    log : callable
+        Receives one line per epoch and per event.
+    stop_after : int, optional
+        Stop after this many runs have finished (tests); default: the whole queue.
+
+    Returns the artifact keys finished by this call.
+    """
+    from fer_utils.data import load_fer2013
+    from fer_utils.train import train
+
+    niceness = lowest_priority()
+    if ds is None:
+        ds = load_fer2013(allow_sample=False, progress=False)
+    if ds.is_sample:
+        raise ValueError("the campaign trains on the real FER-2013 only, not the offline sample "
+                         "(README, 'Getting the data')")
+    finished = []
+    with _single_run(paths.checkpoints_dir() / ".campaign.lock"):
+        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: pid {os.getpid()}, nice {niceness}")
+        for entry in queue:
+            config = entry.train_config()
+            ckpt = paths.checkpoints_dir() / experiment.artifact_key(config, experiment.DataRef.of(ds))
+
+            def on_epoch(state, logs, _e=entry, _c=config, _ckpt=ckpt):
+                log(epoch_line(_e.config, _c.epochs, state, logs))
+                size = _checkpoint_bytes(_ckpt)
+                if size > MAX_CHECKPOINT_BYTES:
+                    log(f"warning: {_ckpt.name} holds {size / 1e6:.1f} MB, more than the "
+                        f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB a committed run may have")
+
+            before = experiment.find_artifact(config, experiment.DataRef.of(ds),
+                                              paths.artifacts_dir())
+            if before is None:
+                log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: "
+                    + ("resuming" if (ckpt / "state.json").is_file() else "starting"))
+            art = train(config, ds, progress=False, on_epoch=on_epoch)
+            if before is None:
+                m = art.metrics
+                log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: done after "
+                    f"{m['epochs_trained']} epochs (best {m['best_epoch']}): PublicTest "
+                    f"{m['PublicTest']['accuracy']:.4f}, PrivateTest "
+                    f"{m['PrivateTest']['accuracy']:.4f}; artifact {art.display}")
+                finished.append(art.path.name)
+                if stop_after is not None and len(finished) >= stop_after:
+                    break
+        else:
+            log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every run of the queue is done")
+    return finished

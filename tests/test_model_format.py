@@ -1,0 +1,85 @@
+"""The portable model form (fer_utils.models.save_portable / load_portable) and the committed
+models in it: every one loads and gives the probabilities the offline environment recorded
+(data/benchmarks/model-probabilities.json, written by scripts/migrate_model_format.py), within
+1e-4, in whatever environment runs this (offline, and Colab's Keras 3.13 in make test-colab)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fer_utils import bench, experiment, models, paths
+from fer_utils.inference import load_model_file, model_file, predict_proba
+
+REFERENCE = bench.load("model-probabilities")
+COMMITTED = sorted(p.parent for p in paths.committed_dir().glob(f"**/{models.PORTABLE_SPEC}"))
+
+
+def _proba(model, x):
+    if tuple(x.shape[1:]) == models.INPUT_SHAPE:
+        return predict_proba(model, x)
+    return np.asarray(model(x, training=False))
+
+
+def test_every_committed_model_is_portable_and_none_is_a_keras_file():
+    assert len(COMMITTED) >= 30
+    assert not list(paths.committed_dir().glob("**/model.keras"))
+    for folder in COMMITTED:
+        assert (folder / models.PORTABLE_WEIGHTS).is_file()
+
+
+@pytest.mark.parametrize("folder", COMMITTED, ids=lambda p: p.name)
+def test_committed_model_gives_the_recorded_probabilities(folder):
+    key = paths.display_path(folder)
+    assert REFERENCE is not None and key in REFERENCE["models"], f"{key} has no recorded probabilities"
+    spec = json.loads((folder / models.PORTABLE_SPEC).read_text())
+    model = load_model_file(model_file(folder))
+    got = _proba(model, models.reference_inputs(spec))
+    want = np.asarray(REFERENCE["models"][key])
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+    assert np.allclose(got.sum(axis=1), 1, atol=1e-4)
+
+
+def test_round_trip_keeps_the_function(tmp_path):
+    model = models.build("mini_xception", input_size=48, l2_scope="reference", n_classes=8)
+    x = models.reference_inputs({"kwargs": {}}, 4)
+    models.save_portable(model, tmp_path, "mini_xception",
+                         {"input_size": 48, "l2_scope": "reference", "n_classes": 8})
+    again = models.load_portable(tmp_path)
+    np.testing.assert_array_equal(_proba(model, x), _proba(again, x))
+    spec = json.loads((tmp_path / models.PORTABLE_SPEC).read_text())
+    assert spec["builder"] == "mini_xception" and spec["format"] == models.PORTABLE_FORMAT
+    assert len(spec["weights"]) == len(model.weights)
+
+
+def test_a_spec_that_does_not_rebuild_the_model_is_refused_when_saving(tmp_path):
+    model = models.build("mini_xception", input_size=48)
+    with pytest.raises(ValueError, match="differ from weight"):
+        models.save_portable(model, tmp_path, "mini_xception", {"input_size": 48, "n_classes": 8})
+
+
+def test_damaged_portable_files_are_value_errors(tmp_path):
+    model = models.build("cnn", depth=3, width=8)
+    models.save_portable(model, tmp_path, "cnn", {"depth": 3, "width": 8})
+    (tmp_path / models.PORTABLE_WEIGHTS).write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="unreadable weights"):
+        load_model_file(tmp_path / models.PORTABLE_SPEC)
+    (tmp_path / models.PORTABLE_SPEC).write_text("{")
+    with pytest.raises(ValueError, match="not a portable model spec"):
+        load_model_file(tmp_path / models.PORTABLE_SPEC)
+    (tmp_path / models.PORTABLE_SPEC).write_text(json.dumps({"format": 99, "builder": "cnn",
+                                                              "kwargs": {}, "weights": []}))
+    with pytest.raises(ValueError, match="format 99"):
+        load_model_file(tmp_path / models.PORTABLE_SPEC)
+
+
+def test_an_artifact_is_written_in_the_portable_form(tmp_path):
+    model = models.build("cnn", depth=3, width=8)
+    out = tmp_path / "cnn-d3-sample-0000000000"
+    experiment.finish_artifact(out, model, {"config": {}}, {},
+                               spec={"builder": "cnn", "kwargs": {"depth": 3, "width": 8}})
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "history.json", "metrics.json", models.PORTABLE_SPEC, models.PORTABLE_WEIGHTS]
+    assert experiment.model_location(out) == out / models.PORTABLE_SPEC

@@ -13,11 +13,12 @@ export MPLBACKEND            := Agg
 # Real data when .ci/run or the user points here; otherwise the offline sample is used.
 FER_QUICK ?= 1
 
-.PHONY: help env test unit lint notebooks-test book check-book check-live refresh clean campaign campaign-status
+.PHONY: help env test test-colab unit lint notebooks-test book check-book check-live refresh clean campaign campaign-status
 
 help:
 	@echo "make book   build the HTML book into _build/html (from the committed notebook outputs)"
 	@echo "make test   unit tests + every chapter under nbval in quick mode (FER_QUICK=1)"
+	@echo "make test-colab  the Colab replica: Python 3.13 with Colab's versions, the chapters' install line, tests and chapters"
 	@echo "make unit   unit tests only"
 	@echo "make lint   ruff (configured in pyproject.toml)"
 	@echo "make check-book  build the book, check links and images, open every page in headless Chromium"
@@ -46,6 +47,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	FER_QUICK=$(FER_QUICK) $(BIN)/python -m pytest chapters appendix tests --nbval-lax --nbval-current-env \
 	    --nbval-cell-timeout=900 -p no:cacheprovider $(XDIST) --durations=15
+
+# Colab's current runtime on this machine (scripts/colab_replica.sh): needs Python 3.13
+# (python3.13 on the PATH, pyenv's, or PY313=...) and MediaPipe's face_landmarker.task
+# (../shared/mediapipe, or FER_FACE_LANDMARKER=...).
+test-colab:
+	scripts/colab_replica.sh all
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

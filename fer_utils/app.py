@@ -11,10 +11,17 @@ import numpy as np
 
 
 def decode_upload(value) -> tuple[str, bytes]:
-    """ipywidgets 8 FileUpload value → (name, bytes) of the last uploaded file."""
-    item = value[-1] if isinstance(value, (list, tuple)) else list(value.values())[-1]
+    """A FileUpload value → (name, bytes) of the last uploaded file, for both ipywidgets
+    generations: 8 (JupyterLab 4) gives a tuple of dicts with ``name`` and ``content``
+    (a memoryview); 7.7 (Colab) a dict ``{name: {"metadata": {"name": ...}, "content": bytes}}``."""
+    if isinstance(value, (list, tuple)):
+        item = value[-1]
+        name = item.get("name")
+    else:
+        name, item = list(value.items())[-1]
+        name = item.get("metadata", {}).get("name", name)
     content = item["content"]
-    return item.get("name", "upload"), bytes(content.tobytes() if hasattr(content, "tobytes") else content)
+    return name or "upload", bytes(content.tobytes() if hasattr(content, "tobytes") else content)
 
 
 def image_from_bytes(raw: bytes, name: str = "upload") -> np.ndarray:

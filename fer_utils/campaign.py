@@ -41,7 +41,8 @@ class Entry:
     Attributes
     ----------
     config : str
-        A course config (:meth:`fer_utils.train.TrainConfig.named`).
+        A course config (:meth:`fer_utils.train.TrainConfig.named`), or a path to a JSON
+        config file.
     claim : str
         The source's claim the run serves (for ``status`` and the chapters).
     cpu_s_per_epoch : float
@@ -56,23 +57,25 @@ class Entry:
     def train_config(self):
         from fer_utils.train import TrainConfig
 
+        if self.config.endswith(".json"):
+            return TrainConfig.from_json(self.config)
         return TrainConfig.named(self.config)
 
-    @property
-    def key(self) -> str:
-        """The artifact key on the official FER-2013 (the campaign's data): also the name of
-        the run's checkpoint folder."""
-        return experiment.artifact_key(self.train_config(), experiment.DataRef.official_fer2013())
+    def key(self, data: experiment.DataRef | None = None) -> str:
+        """The artifact key on ``data`` (default: the official FER-2013, the campaign's data):
+        also the name of the run's checkpoint folder."""
+        return experiment.artifact_key(self.train_config(),
+                                       data or experiment.DataRef.official_fer2013())
 
 
 #: The queue, in order (issue "Models that reproduce their sources"). Estimates: CPU seconds per
-#: epoch on this two-core machine, measured on an idle machine for a short run of the config
-#: (mini-Xception at 64 px, batch 32: 2 × 95 s).
+#: epoch on this two-core machine, from the first epochs of ``realtime/mx-ref`` (mini-Xception
+#: at 64 px, batch 32: 144 CPU-seconds, 79 s of wall time, for epoch 1).
 QUEUE: tuple[Entry, ...] = (
     Entry("realtime/mx-ref", "mini-Xception as the reference trained it, FER-2013 labels: "
-          "Arriaga et al. 66 %, Baral et al. 65 % (PrivateTest)", 190.0),
+          "Arriaga et al. 66 %, Baral et al. 65 % (PrivateTest)", 150.0),
     Entry("realtime/mx-ref-ferplus", "the same on FERPlus majority labels: Baral et al. 81 %",
-          190.0),
+          150.0),
 )
 
 
@@ -88,14 +91,14 @@ def _read_state(ckpt: Path) -> dict | None:
 
 
 def entry_status(entry: Entry, artifacts: Path | None = None,
-                 checkpoints: Path | None = None) -> dict:
+                 checkpoints: Path | None = None, data: experiment.DataRef | None = None) -> dict:
     """Where ``entry`` stands, as a dict: ``state`` (``"done"``, ``"running"`` — a checkpoint
     exists — or ``"waiting"``), ``epoch``, ``max_epochs``, ``best_public`` (the best PublicTest
     accuracy so far), ``cpu_hours`` (spent), ``cpu_hours_left`` (at most: every epoch up to the
     cap, at the run's own CPU seconds per epoch, else the queue's estimate), and for a finished
     run ``public``/``private`` (its artifact's accuracies) and ``artifact``."""
     config = entry.train_config()
-    key = entry.key
+    key = entry.key(data)
     art_root = artifacts or paths.artifacts_dir(committed=True)
     out = {"config": entry.config, "key": key, "claim": entry.claim, "max_epochs": config.epochs,
            "epoch": 0, "best_public": None, "cpu_hours": 0.0}
@@ -196,7 +199,8 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, stop_after: int
     Parameters
     ----------
     ds : FERDataset, optional
-        Default: the real FER-2013 (``FER_DATA_DIR``); never the offline sample.
+        Default: the real FER-2013 (``FER_DATA_DIR``; no data is a ``FileNotFoundError``,
+        never a silent switch to the offline sample).
     log : callable
         Receives one line per epoch and per event.
     stop_after : int, optional
@@ -210,15 +214,12 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, stop_after: int
     niceness = lowest_priority()
     if ds is None:
         ds = load_fer2013(allow_sample=False, progress=False)
-    if ds.is_sample:
-        raise ValueError("the campaign trains on the real FER-2013 only, not the offline sample "
-                         "(README, 'Getting the data')")
     finished = []
     with _single_run(paths.checkpoints_dir() / ".campaign.lock"):
         log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: pid {os.getpid()}, nice {niceness}")
         for entry in queue:
             config = entry.train_config()
-            ckpt = paths.checkpoints_dir() / experiment.artifact_key(config, experiment.DataRef.of(ds))
+            ckpt = paths.checkpoints_dir() / entry.key(experiment.DataRef.of(ds))
 
             def on_epoch(state, logs, _e=entry, _c=config, _ckpt=ckpt):
                 log(epoch_line(_e.config, _c.epochs, state, logs))

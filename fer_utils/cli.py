@@ -127,7 +127,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from fer_utils import metrics as M
     from fer_utils.train import TrainConfig, evaluate_model, model_file
 
-    # an artifact (its folder, or the model.keras inside it) is evaluated as it was trained:
+    # an artifact (its folder, or the model.json inside it) is evaluated as it was trained:
     # its labels, its mask and its evaluation subset, unless told otherwise
     given = Path(args.model)
     folder = given if given.is_dir() else given.parent
@@ -403,7 +403,7 @@ def _colour(m: np.ndarray, clip: float) -> np.ndarray:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="model.keras file or artifact folder (default: the course's "
+    p.add_argument("--model", help="artifact folder, its model.json, or a .keras file (default: the course's "
                    "mini-Xception trained on FER-2013, committed under data/)")
     p.add_argument("--detector", default="mediapipe", choices=["haar", "mediapipe"],
                    help="face detector (default mediapipe: on composed group photos it found "
@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.set_defaults(func=_train)
     p = sub.add_parser("evaluate", help="evaluate a saved model on one split")
-    p.add_argument("--model", required=True, help="model.keras file or artifact folder (an "
+    p.add_argument("--model", required=True, help="artifact folder, its model.json, or a .keras file (an "
                    "ES-MAP experiment's folder is tested on its protocol's test part)")
     p.add_argument("--split", default="PrivateTest", choices=_SPLIT_CHOICES,
                    help="the split to score (default PrivateTest, reported once per final "

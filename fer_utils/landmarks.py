@@ -589,6 +589,37 @@ def dataset_landmarks(images: np.ndarray, *, backend: str = "auto", upscale: int
     return out
 
 
+def compare_backends(a: LandmarkSet, b: LandmarkSet, *, chunk: int = 256) -> dict:
+    """How far two landmark sets of the same images (e.g. the legacy and the Tasks Face Mesh)
+    are apart, over every image where both found a face.
+
+    Returns a dict: ``n`` images, ``found_a``/``found_b``/``found_both`` counts;
+    ``xy_median``/``xy_p95``, the distance between corresponding points in normalised image
+    coordinates; and the per-face Pearson correlation of the normalised 3-D pairwise distances
+    (what an ES-MAP is made of, :func:`fer_utils.esmap.pairwise_distances`):
+    ``distance_corr_median``/``_p5``/``_min``. Work runs in chunks of ``chunk`` faces (a
+    face's distance matrix is 0.9 MB)."""
+    from fer_utils import esmap
+
+    if len(a) != len(b):
+        raise ValueError(f"the two landmark sets cover {len(a)} and {len(b)} images: not the same images")
+    both = np.flatnonzero(a.found & b.found)
+    xy = np.linalg.norm(a.points[both, :, :2] - b.points[both, :, :2], axis=-1)
+    corr = np.empty(len(both))
+    for s in range(0, len(both), chunk):
+        idx = both[s:s + chunk]
+        da = esmap.condensed(esmap.pairwise_distances(a.points[idx])).astype(np.float64)
+        db = esmap.condensed(esmap.pairwise_distances(b.points[idx])).astype(np.float64)
+        da -= da.mean(axis=1, keepdims=True)
+        db -= db.mean(axis=1, keepdims=True)
+        corr[s:s + len(idx)] = (da * db).sum(1) / np.sqrt((da * da).sum(1) * (db * db).sum(1))
+    return {"n": int(len(a)), "found_a": int(a.found.sum()), "found_b": int(b.found.sum()),
+            "found_both": int(len(both)), "xy_median": float(np.median(xy)),
+            "xy_p95": float(np.percentile(xy, 95)),
+            "distance_corr_median": float(np.median(corr)),
+            "distance_corr_p5": float(np.percentile(corr, 5)), "distance_corr_min": float(corr.min())}
+
+
 # --------------------------------------------------------------------------------------
 # pictures
 # --------------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fer_utils import data, paths
+from fer_utils import data, experiment, paths
 from fer_utils import train as T
 from fer_utils.experiment import DataRef
+from fer_utils.models import PORTABLE_SPEC, PORTABLE_WEIGHTS
 
 ROOT = paths.repo_root() / "data"
 ARTIFACTS = sorted(p.parent for p in ROOT.glob("*/metrics.json"))
@@ -47,13 +48,13 @@ def _keeps_model(art: Path) -> bool:
 @pytest.mark.parametrize("art", ARTIFACTS, ids=_ids)
 def test_artifact_is_complete_small_and_keyed_by_its_config(art):
     needed = ("config.json", "history.json", "metrics.json")
-    for f in needed + (("model.keras",) if _keeps_model(art) else ()):
+    for f in needed + ((PORTABLE_SPEC, PORTABLE_WEIGHTS) if _keeps_model(art) else ()):
         assert (art / f).is_file(), f"{art.name} lacks {f}"
-    assert not (art / "checkpoint").exists()
+    assert not (art / "checkpoint").exists() and not (art / "model.keras").exists()
     if _keeps_model(art):
-        assert (art / "model.keras").stat().st_size < MAX_MODEL_BYTES
+        assert (art / PORTABLE_WEIGHTS).stat().st_size < MAX_MODEL_BYTES
     else:
-        assert not (art / "model.keras").exists()
+        assert not (art / PORTABLE_WEIGHTS).exists()
     m = json.loads((art / "metrics.json").read_text())
     config = T.TrainConfig.from_dict(m["config"])
     assert config == T.TrainConfig.from_json(art / "config.json")
@@ -122,7 +123,7 @@ def test_reevaluating_the_model_reproduces_its_stored_metrics(art, real, monkeyp
     (it takes the artifact's labels and mask)."""
     if not _keeps_model(art):
         monkeypatch.setenv("FER_CACHE_DIR", REAL_CACHE_DIR)
-        if not T.large_model_path(art.name).is_file():
+        if experiment.model_location(art) is None:
             pytest.skip(f"{art.name} keeps metrics only (a large model), and this machine has "
                         "no local copy")
         if _quick():
@@ -163,9 +164,9 @@ def test_esmap_artifact_is_complete_and_keyed_by_its_config(art):
     assert m["data"] == "fer2013" and config.eval_limit is None
     assert m["data_fingerprint"] == data.FER2013_FINGERPRINT
     assert (art / "history.json").is_file() and not (art / "checkpoint").exists()
-    assert (art / "model.keras").is_file() == (m["model_kept"] == "yes")
+    assert (art / PORTABLE_SPEC).is_file() == (m["model_kept"] == "yes")
     if m["model_kept"] == "yes":
-        assert (art / "model.keras").stat().st_size < MAX_MODEL_BYTES
+        assert (art / PORTABLE_WEIGHTS).stat().st_size < MAX_MODEL_BYTES
     t, t_all = m["test"], m["test_all"]
     assert t_all["n"] == t["n"] + t_all["n_undetected"]
     assert t_all["accuracy"] == pytest.approx(t["accuracy"] * t["n"] / t_all["n"])
@@ -178,7 +179,7 @@ def test_esmap_artifact_is_complete_and_keyed_by_its_config(art):
 def _esmap_to_reevaluate() -> list[Path]:
     """Every ES-MAP run that keeps its model with FER_QUICK=0; in quick mode one, the cheapest
     (pooled maps, FER-2013 protocol: a baseline from 10,000 faces and 3,347 test maps)."""
-    kept = [a for a in ESMAP_ARTIFACTS if (a / "model.keras").is_file()]
+    kept = [a for a in ESMAP_ARTIFACTS if (a / PORTABLE_SPEC).is_file()]
     return kept if not _quick() else [a for a in kept if a.name.startswith("esh-pool-fer")][:1]
 
 

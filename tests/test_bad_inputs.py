@@ -213,7 +213,7 @@ def test_evaluate_a_model_file_inside_an_artifact_uses_its_mask_and_subset(
     cfg = T.TrainConfig(name="m", model_args={"depth": 3, "width": 8}, epochs=1,
                         train_limit=200, eval_limit=120, mask="mouth")
     art = T.train(cfg, make_sample(), progress=False)
-    code, out, _ = _run_cli(capsys, "evaluate", "--model", str(art.path / "model.keras"),
+    code, out, _ = _run_cli(capsys, "evaluate", "--model", str(art.path / "model.json"),
                             "--data", "sample", "--json")
     got = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and got["mask"] == "mouth" and got["n"] == 120

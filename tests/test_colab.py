@@ -149,3 +149,37 @@ def test_kaggle_cli_missing(no_kaggle_env, tmp_path, monkeypatch):
     monkeypatch.setattr(colab.shutil, "which", lambda name: None)
     with pytest.raises(colab.DataSourceError, match="pip install kaggle"):
         colab.get_data("kaggle", folder=tmp_path / "d")
+
+
+def _fake_distribution(root, name="fakepkg_rf", version="1.0"):
+    """A minimal installed distribution (module + .dist-info) under ``root``."""
+    (root / f"{name}.py").write_text(f"__version__ = '{version}'\n")
+    info = root / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "top_level.txt").write_text(f"{name}\n")
+    (info / "RECORD").write_text(f"{name}.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+    return info
+
+
+def test_a_package_replaced_after_it_was_imported_asks_for_a_restart(tmp_path, monkeypatch, capsys):
+    import importlib
+    import os
+    import sys
+    import time
+
+    info = _fake_distribution(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    importlib.import_module("fakepkg_rf")
+    monkeypatch.delitem(sys.modules, "fakepkg_rf")
+    monkeypatch.setitem(sys.modules, "fakepkg_rf", importlib.import_module("fakepkg_rf"))
+    loaded, t0 = set(sys.modules), time.time()
+    restarts = []
+    # nothing replaced since: nothing to do
+    assert colab.restart_if_replaced(loaded, t0, restart=lambda: restarts.append(1)) == []
+    os.utime(info / "METADATA", (t0 + 1, t0 + 1))  # "pip install" rewrote it
+    assert colab.restart_if_replaced(loaded, t0, restart=lambda: restarts.append(1)) == ["fakepkg_rf 1.0"]
+    assert restarts == [1] and "Restarting the runtime" in capsys.readouterr().out
+    # a package installed by the cell but imported only after it needs no restart
+    assert colab.replaced_since(loaded - {"fakepkg_rf"}, t0) == []

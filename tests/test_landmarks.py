@@ -129,12 +129,91 @@ def test_save_and_load_round_trip(tmp_path):
 
 # ---------------------------------------------------------------- back-ends
 
-def test_tasks_backend_without_model_says_where_to_get_it(monkeypatch):
+class _Response:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        return self.body
+
+
+@pytest.fixture
+def no_model(monkeypatch, tmp_path):
+    """No $FER_FACE_LANDMARKER, an empty cache, and a network that fails (nothing real is fetched)."""
+    import urllib.error
+    import urllib.request
+
     monkeypatch.delenv(L.TASK_MODEL_ENV, raising=False)
-    with pytest.raises(L.LandmarkError, match="face_landmarker.task"):
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+
+    def offline(url, timeout=None):
+        calls.append(url)
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    return calls
+
+
+def test_tasks_backend_without_model_offline_says_where_to_get_it(no_model):
+    with pytest.raises(L.LandmarkError,
+                       match=r"offline, copy .*face_landmarker.task here and set \$FER_FACE_LANDMARKER"):
         L.FaceMesh("tasks")
+    assert no_model == [L.TASK_MODEL_URL]  # Google's versioned address, once
     with pytest.raises(L.LandmarkError, match="no FaceLandmarker model file"):
         L.FaceMesh("tasks", model_path="/nonexistent/face_landmarker.task")
+
+
+def test_the_task_model_is_fetched_once_checked_and_cached(no_model, monkeypatch):
+    import hashlib
+    import urllib.request
+
+    good, bad = b"the bundle", b"something else"
+    monkeypatch.setattr(L, "TASK_MODEL_SHA256", hashlib.sha256(good).hexdigest())
+    fetched = []
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda url, timeout=None: fetched.append(url) or _Response(bad))
+    with pytest.raises(L.LandmarkError, match="has sha256 .* it was not kept"):
+        L.task_model_path()
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda url, timeout=None: fetched.append(url) or _Response(good))
+    path = L.task_model_path()
+    assert path.read_bytes() == good and path.name == "face_landmarker.task"
+    assert L.task_model_path() == path and len(fetched) == 2  # the second call used the cache
+    with pytest.raises(L.LandmarkError, match="set \\$FER_FACE_LANDMARKER"):
+        path.write_bytes(bad)  # a damaged cached copy is not used
+        L.task_model_path(fetch=False)
+
+
+def test_auto_backend_takes_legacy_where_mediapipe_has_it(monkeypatch):
+    monkeypatch.setattr(L, "has_legacy_mesh", lambda: True)
+    assert L.resolve_backend("auto") == "legacy"
+    monkeypatch.setattr(L, "has_legacy_mesh", lambda: False)
+    assert L.resolve_backend("auto") == "tasks" and L.resolve_backend("legacy") == "legacy"
+
+
+def test_compare_backends_measures_points_and_distances():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 1, (5, L.N_LANDMARKS, 3)).astype(np.float32)
+    a = L.LandmarkSet(pts, np.zeros(5, np.int8))
+    same = L.compare_backends(a, a)
+    assert same["found_both"] == 5 and same["xy_median"] == 0
+    assert same["distance_corr_min"] == pytest.approx(1.0)
+    moved = pts.copy()
+    moved[:, :, 0] += 0.01  # a shift changes positions, not distances
+    status = np.array([0, 0, 0, 0, 1], np.int8)
+    moved[4] = np.nan
+    b = L.LandmarkSet(moved, status)
+    diff = L.compare_backends(a, b)
+    assert diff["found_b"] == 4 and diff["found_both"] == 4
+    assert diff["xy_median"] == pytest.approx(0.01, rel=1e-3)
+    assert diff["distance_corr_median"] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_tasks_backend_rejects_a_file_that_is_not_a_model(tmp_path):

@@ -88,7 +88,7 @@ def test_run_writes_metrics_uses_only_training_neutrals_and_reloads(small, tmp_p
     assert seen["n"] == m["n_train"]  # the baseline saw the training part only
     assert m["epochs_trained"] == 2 and len(art.history["loss"]) == 2
     assert art.history["lr"][1] < art.history["lr"][0]  # the cosine schedule decays
-    assert m["model_kept"] == "yes" and (art.path / "model.keras").is_file()
+    assert m["model_kept"] == "yes" and (art.path / "model.json").is_file()
     assert not (art.path / "checkpoint").exists()
     n_test = 40 if protocol == "fer2013" else 154
     assert m["test_all"]["n"] == n_test
@@ -139,7 +139,7 @@ def test_repeated_runs_keep_their_metrics_only(small, tmp_path):
     config = mapnet.MapConfig(name="t", input="esmap-pooled", protocol="fer2013", epochs=1, seed=1)
     art = mapnet.run(config, ds, marks, root=tmp_path, progress=False)
     assert art.metrics["model_kept"].startswith("no: a repeated run")
-    assert not (art.path / "model.keras").exists() and "test" in art.metrics
+    assert not (art.path / "model.weights.npz").exists() and "test" in art.metrics
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
         art.load_model()
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):

@@ -43,7 +43,7 @@ def test_artifact_key_depends_on_config_and_data(sample):
 
 def test_train_writes_the_artifact_then_loads_it(sample, arts, monkeypatch):
     art = T.train(TINY, sample, progress=False)
-    for f in ("model.keras", "metrics.json", "history.json", "config.json"):
+    for f in ("model.json", "model.weights.npz", "metrics.json", "history.json", "config.json"):
         assert (art.path / f).is_file()
     assert not (art.path / "checkpoint").exists()
     m = art.metrics
@@ -255,10 +255,10 @@ def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
     monkeypatch.setattr(experiment, "MAX_MODEL_BYTES", 1000)  # every model is "large" now
     cfg = TINY.replace(name="big", epochs=1)
     art = T.train(cfg, sample, progress=False)
-    assert not (art.path / "model.keras").exists() and art.metrics["model_kept"].startswith("no:")
+    assert not (art.path / "model.weights.npz").exists() and art.metrics["model_kept"].startswith("no:")
     assert "PrivateTest" in art.metrics
     # the machine that trained it keeps a copy outside the repository
-    local = T.large_model_path(art.path.name)
+    local = T.large_model_path(art.path.name) / "model.json"
     assert art.model_path == local and local.is_file()
     assert T.model_file(art.path) == local          # `evaluate --model <artifact>` finds it
     assert art.load_model().count_params() == art.metrics["params"]

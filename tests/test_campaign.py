@@ -1,0 +1,121 @@
+"""The training campaign (fer_utils.campaign): status without data, resumable runs in order,
+one log line per epoch, one campaign at a time, and the committed queue itself."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from fer_utils import campaign, cli, paths
+from fer_utils.campaign import Entry
+from fer_utils.experiment import DataRef
+from fer_utils.sample import make_sample
+
+
+@pytest.fixture
+def where(tmp_path, monkeypatch):
+    """Artifacts and checkpoints in a temporary folder; no renicing of the test process."""
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.setattr(campaign, "lowest_priority", lambda: 19)
+    return tmp_path
+
+
+def _tiny(tmp_path, name="tiny", epochs=2):
+    cfg = {"name": name, "model": "cnn", "model_args": {"depth": 3, "width": 8}, "epochs": epochs,
+           "train_limit": 200, "eval_limit": 100, "patience": 5}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    return Entry(str(path), "a test claim", 10.0)
+
+
+def test_the_committed_queue_starts_with_the_reference_mini_xception():
+    first = campaign.QUEUE[0].train_config()
+    assert first.model == "mini_xception" and first.model_args["l2_scope"] == "reference"
+    assert first.model_args["input_size"] == 64 and first.batch_size == 32
+    assert (first.monitor, first.patience, first.lr_patience, first.lr_factor) == ("val_loss", 50, 12, 0.1)
+    assert [e.train_config().labels for e in campaign.QUEUE[:2]] == ["fer", "ferplus-majority"]
+    assert len({e.key() for e in campaign.QUEUE}) == len(campaign.QUEUE)
+
+
+def test_status_needs_no_data_and_says_waiting(where):
+    lines = campaign.status_lines(campaign.QUEUE, checkpoints=where / "none")
+    assert len(lines) == len(campaign.QUEUE) + 1
+    assert all("waiting" in line for line in lines[:-1]) and lines[-1].startswith("total:")
+
+
+def test_status_of_a_run_in_progress_reads_its_checkpoint(where):
+    entry = campaign.QUEUE[0]
+    ckpt = where / "ck" / entry.key()
+    ckpt.mkdir(parents=True)
+    state = {"epoch": 4, "best_epoch": 3, "wait": 1, "cpu_seconds": 7200.0,
+             "history": {"val_accuracy": [0.3, 0.5, 0.55, 0.54], "cpu_seconds": [1800.0] * 4}}
+    (ckpt / "state.json").write_text(json.dumps(state))
+    s = campaign.entry_status(entry, checkpoints=where / "ck")
+    assert s["state"] == "running" and s["epoch"] == 4 and s["best_public"] == 0.55
+    assert s["cpu_hours"] == pytest.approx(2.0)
+    assert s["cpu_hours_left"] == pytest.approx((entry.train_config().epochs - 4) * 1800 / 3600)
+    line = campaign.status_lines((entry,), checkpoints=where / "ck")[0]
+    assert "epoch 4 of at most" in line and "best PublicTest 55.0 % (epoch 3)" in line
+
+
+def test_run_trains_the_queue_in_order_logs_each_epoch_and_leaves_artifacts(where):
+    lines = []
+    queue = (_tiny(where, "first"), _tiny(where, "second", epochs=1))
+    done = campaign.run(queue, make_sample(), log=lines.append)
+    assert len(done) == 2 and done[0].startswith("first-") and done[1].startswith("second-")
+    epochs = [line for line in lines if " epoch " in line]
+    assert len(epochs) == 3
+    assert re.search(r"first\.json epoch 1/2 acc \d\.\d{4} PublicTest \d\.\d{4} .* CPU \d+\.\d\d h$",
+                     epochs[0])
+    assert lines[-1].endswith("every run of the queue is done")
+    for key in done:
+        m = json.loads((paths.artifacts_dir() / key / "metrics.json").read_text())
+        assert m["train_cpu_seconds"] > 0
+        assert not (paths.checkpoints_dir() / key).exists()  # removed when the run ended
+    status = campaign.status_lines(queue, artifacts=paths.artifacts_dir(),
+                                   data=DataRef.of(make_sample()))
+    assert status[0].startswith("1. ") and "done: 2 epochs" in status[0]
+    again = []
+    assert campaign.run(queue, make_sample(), log=again.append) == []  # nothing left to do
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(where):
+    entry = _tiny(where, "resumed", epochs=2)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first_epoch(line):
+        if " epoch 1/2 " in line:
+            raise Stop
+
+    with pytest.raises(Stop):
+        campaign.run((entry,), make_sample(), log=stop_after_first_epoch)
+    status = campaign.entry_status(entry, artifacts=paths.artifacts_dir(),
+                                   data=DataRef.of(make_sample()))
+    assert status["state"] == "running" and status["epoch"] == 1
+    lines = []
+    campaign.run((entry,), make_sample(), log=lines.append)
+    assert any("resuming" in line for line in lines)
+    assert [line for line in lines if " epoch " in line][0].count("epoch 2/2") == 1
+
+
+def test_a_second_campaign_is_refused(where):
+    with campaign._single_run(paths.checkpoints_dir() / ".campaign.lock"):
+        with pytest.raises(RuntimeError, match="already running"):
+            campaign.run((_tiny(where),), make_sample(), log=print)
+
+
+def test_campaign_status_on_the_command_line(capsys):
+    assert cli.main(["campaign", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "realtime/mx-ref" in out and "total:" in out
+
+
+def test_the_campaign_lowers_its_own_priority():
+    code = "from fer_utils import campaign; print(campaign.lowest_priority())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "19"

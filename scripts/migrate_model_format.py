@@ -139,8 +139,10 @@ def main() -> int:
                 print(f"error: {folder.name} scores {worst} away from its stored figures", file=sys.stderr)
                 return 1
     print("written to", bench.save("model-probabilities", {"models": reference_probabilities(portable)}))
-    if report["converted"] or report["rescored"]:
-        print("written to", bench.save("model-format", report))
+    earlier = bench.load("model-format") or {}
+    if not report["converted"]:  # a second run re-scores; the conversion record stays
+        report["converted"] = earlier.get("converted", [])
+    print("written to", bench.save("model-format", report))
     return 0
 
 

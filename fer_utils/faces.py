@@ -343,16 +343,21 @@ class _TasksDetector:
         options = vision.FaceDetectorOptions(
             base_options=mp.tasks.BaseOptions(model_asset_path=str(model)),
             running_mode=vision.RunningMode.IMAGE, min_detection_confidence=min_confidence)
-        with quiet_native():
+        with quiet_native():  # LiteRT's start-up lines
             self._det = vision.FaceDetector.create_from_options(options)
-        self._mp = mp
+        self._mp, self._first = mp, True
 
     def process(self, rgb: np.ndarray):
         from types import SimpleNamespace as NS
 
         h, w = rgb.shape[:2]
-        found = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB,
-                                                data=np.ascontiguousarray(rgb)))
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self._first:  # LiteRT warns once about the buffer's alignment (it copies it)
+            with quiet_native():
+                found = self._det.detect(image)
+            self._first = False
+        else:
+            found = self._det.detect(image)
         dets = []
         for d in found.detections or []:
             b = d.bounding_box  # pixels in Tasks; relative in the legacy API
@@ -362,7 +367,8 @@ class _TasksDetector:
         return NS(detections=dets)
 
     def close(self) -> None:
-        self._det.close()
+        with quiet_native():  # LiteRT reports the accelerator it destroys
+            self._det.close()
 
 
 def detect_faces(image: np.ndarray, detector: str | FaceDetector = "haar") -> list[Face]:

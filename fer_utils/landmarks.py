@@ -210,7 +210,10 @@ class FaceMesh:
         return self.detect(image)[0]
 
     def close(self) -> None:
-        self._impl.close()
+        from fer_utils.runtime import quiet_native
+
+        with quiet_native():  # the Tasks back-end's LiteRT reports the accelerator it destroys
+            self._impl.close()
 
     def __enter__(self) -> FaceMesh:
         return self
@@ -332,7 +335,7 @@ def task_model_path(model_path: str | Path | None = None, *, fetch: bool = True)
         return cached
     if not fetch:
         raise LandmarkError(f"no FaceLandmarker model: set ${TASK_MODEL_ENV} to a copy of "
-                            f"{TASK_MODEL_URL}")
+                            f"{TASK_MODEL_URL} (python -m fer_utils esmap: --landmarker PATH)")
     import urllib.request
 
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -347,7 +350,7 @@ def task_model_path(model_path: str | Path | None = None, *, fetch: bool = True)
     except OSError as exc:
         raise LandmarkError(f"could not fetch MediaPipe's FaceLandmarker model ({exc}); offline, "
                             f"copy {TASK_MODEL_URL} here and set ${TASK_MODEL_ENV} to its "
-                            "path") from None
+                            "path (python -m fer_utils esmap: --landmarker PATH)") from None
     return cached
 
 

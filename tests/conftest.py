@@ -17,9 +17,17 @@ USAGE = ["Training"] * 20 + ["PublicTest"] * 5 + ["PrivateTest"] * 5
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path, monkeypatch):
-    """Each test gets its own empty data and cache folders (no real data, no shared cache)."""
+    """Each test gets its own empty data and cache folders (no real data, no shared cache),
+    and no network: nothing is downloaded in a test (a test that needs a download fakes it)."""
+    import urllib.error
+    import urllib.request
+
+    def no_network(url, *args, **kwargs):
+        raise urllib.error.URLError(f"tests do not use the network ({url})")
+
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no-data-here"))
     monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
 
 
 @pytest.fixture(scope="session")

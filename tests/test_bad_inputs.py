@@ -237,7 +237,7 @@ def test_webcam_max_frames_must_be_positive(capsys):
 
 
 def test_tasks_backend_names_the_flag(capsys, tmp_path, face_png, monkeypatch):
-    monkeypatch.delenv("FER_FACE_LANDMARKER", raising=False)
+    monkeypatch.delenv("FER_FACE_LANDMARKER", raising=False)  # and no network (conftest)
     code, _, err = _run_cli(capsys, "esmap", str(face_png), "--out", str(tmp_path / "o"),
                             "--backend", "tasks")
     assert code == 2 and "--landmarker" in err and "--model" not in err

@@ -85,8 +85,8 @@ def test_a_residual_network_trains_with_onednn_on(sample, arts):
 def test_interrupted_run_resumes(sample, arts, monkeypatch):
     original = experiment._protocol_callback
 
-    def interrupting(config, ckpt, state, bar):
-        cb = original(config, ckpt, state, bar)
+    def interrupting(config, ckpt, state, bar, on_epoch=None):
+        cb = original(config, ckpt, state, bar, on_epoch)
         inner = cb.on_epoch_end
 
         def on_epoch_end(epoch, logs=None):

@@ -94,22 +94,36 @@ def rescore(folder: Path, ds) -> dict:
     return out
 
 
-def reference_probabilities(folders: list[Path]) -> dict:
+def reference_faces(n: int = 16) -> np.ndarray:
+    """The faces the image models are compared on: the offline sample's first ``n`` PrivateTest
+    faces (drawn, not FER-2013's), stored with the probabilities so every environment uses
+    the very same pixels."""
+    from fer_utils.sample import make_sample
+
+    ds = make_sample()
+    return ds.images[np.flatnonzero(ds.usage == "PrivateTest")[:n]].astype(np.uint8)
+
+
+def reference_probabilities(folders: list[Path], faces: np.ndarray) -> dict:
     """Each committed model's probabilities on its reference inputs (the offline environment's,
-    which every other environment must reproduce within 1e-4)."""
+    which every other environment must reproduce within 1e-4): ``faces`` for the models that
+    take 48×48 faces, :func:`fer_utils.models.reference_inputs` for the ES-MAP models."""
     rows = {}
     for folder in folders:
         spec = json.loads((folder / models.PORTABLE_SPEC).read_text())
         model = load_model_file(folder / models.PORTABLE_SPEC)
-        x = models.reference_inputs(spec)
-        p = predict_proba(model, x) if tuple(x.shape[1:]) == (48, 48, 1) else predict_proba_any(model, x)
+        if tuple(model.input_shape[1:]) == models.INPUT_SHAPE:
+            p = predict_proba(model, faces.astype(np.float32))
+        else:
+            p = predict_proba_any(model, models.reference_inputs(spec))
         rows[paths.display_path(folder)] = np.round(p.astype(np.float64), 7).tolist()
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--no-rescore", action="store_true", help="convert only")
+    parser.add_argument("--no-rescore", action="store_true", help="convert only (and record "
+                        "the reference probabilities)")
     args = parser.parse_args()
     root = paths.committed_dir()
     todo = sorted(p.parent for p in root.glob("**/model.keras"))
@@ -138,10 +152,12 @@ def main() -> int:
             if worst > 0:
                 print(f"error: {folder.name} scores {worst} away from its stored figures", file=sys.stderr)
                 return 1
-    print("written to", bench.save("model-probabilities", {"models": reference_probabilities(portable)}))
+    faces = reference_faces()
+    print("written to", bench.save("model-probabilities", {
+        "faces": faces.tolist(), "models": reference_probabilities(portable, faces)}))
     earlier = bench.load("model-format") or {}
-    if not report["converted"]:  # a second run re-scores; the conversion record stays
-        report["converted"] = earlier.get("converted", [])
+    for part in ("converted", "rescored"):  # what this run did not redo stays on record
+        report[part] = report[part] or earlier.get(part, type(report[part])())
     print("written to", bench.save("model-format", report))
     return 0
 

@@ -13,7 +13,7 @@ INPUT_SHAPE = (48, 48, 1)
 def _keras():
     import keras
 
-    import fer_utils  # noqa: F401  (oneDNN off before TensorFlow loads)
+    import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
     return keras
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-import fer_utils  # noqa: F401  (oneDNN off first)
+import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
 from fer_utils import bench, data, models, train
 
 

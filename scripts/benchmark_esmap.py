@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-import fer_utils  # noqa: F401  (oneDNN off first)
+import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
 from fer_utils import bench, esmap, landmarks, paths
 from fer_utils.sample import make_sample, sample_photos
 

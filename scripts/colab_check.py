@@ -3,9 +3,10 @@
 ``install-line --checkout DIR``
     print the chapters' Colab install requirement (from the first chapter's set-up cell) with
     this checkout in place of the repository's address, ready for ``pip install``.
-``compare BEFORE AFTER``
-    compare two ``pip freeze`` files: exit 1 if the install changed the version of a package
-    Colab ships that the course uses (:data:`MUST_NOT_CHANGE`); list every other change.
+``compare RECORDED AFTER [--since BEFORE]``
+    compare ``pip freeze`` files: exit 1 if the install changed the version of a package
+    Colab ships that the course uses (:data:`MUST_NOT_CHANGE`, against the recorded Colab
+    versions); list what the install changed (against BEFORE, the freeze just before it).
 """
 from __future__ import annotations
 
@@ -47,16 +48,18 @@ def install_line(checkout: str) -> str:
     return f'"{local}"'
 
 
-def compare(before: str, after: str) -> int:
+def compare(before: str, after: str, since: str | None = None) -> int:
+    """``before``: the recorded Colab versions; ``after``: the freeze after the install line;
+    ``since``: the freeze just before it (a reused replica also holds the test tools), for
+    the list of what this install changed."""
     a, b = freeze(before), freeze(after)
-    broken, other = [], []
-    for name in sorted(set(a) | set(b)):
-        if a.get(name) == b.get(name):
-            continue
-        row = f"{name}: {a.get(name, '(absent)')} -> {b.get(name, '(removed)')}"
-        (broken if name in MUST_NOT_CHANGE and name in a else other).append(row)
-    for row in other:
-        print("  changed or added (allowed):", row)
+    s = freeze(since) if since else a
+    broken = [f"{n}: {a[n]} -> {b.get(n, '(removed)')}" for n in MUST_NOT_CHANGE
+              if n in a and a[n] != b.get(n)]
+    for name in sorted(set(s) | set(b)):
+        if s.get(name) != b.get(name):
+            print("  changed or added (allowed):",
+                  f"{name}: {s.get(name, '(absent)')} -> {b.get(name, '(removed)')}")
     kept = [n for n in MUST_NOT_CHANGE if n in a]
     if broken:
         print("Colab's packages that the course uses were changed by the install line:")
@@ -72,8 +75,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["install-line"] and len(argv) == 3 and argv[1] == "--checkout":
         print(install_line(argv[2]))
         return 0
-    if argv[:1] == ["compare"] and len(argv) == 3:
-        return compare(argv[1], argv[2])
+    if argv[:1] == ["compare"] and len(argv) in (3, 5) and (len(argv) == 3 or argv[3] == "--since"):
+        return compare(argv[1], argv[2], argv[4] if len(argv) == 5 else None)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -34,12 +34,14 @@ if [ "$step" = build ] || [ "$step" = all ]; then
     "$VENV/bin/python" -m pip freeze --all > "$VENV/recorded.txt"
   fi
   # the set-up cell's line, with this checkout in place of the repository's address
+  "$VENV/bin/python" -m pip freeze --all > "$VENV/before-install.txt"
   "$VENV/bin/python" scripts/colab_check.py install-line --checkout "$PWD" > "$VENV/install-line.txt"
   echo "install line: $(cat "$VENV/install-line.txt")"
   eval "$VENV/bin/python -m pip install --quiet --force-reinstall --no-deps $(cat "$VENV/install-line.txt")" >/dev/null
   eval "$VENV/bin/python -m pip install --quiet $(cat "$VENV/install-line.txt")"
   "$VENV/bin/python" -m pip freeze --all > "$VENV/after-install.txt"
-  "$VENV/bin/python" scripts/colab_check.py compare "$VENV/recorded.txt" "$VENV/after-install.txt"
+  "$VENV/bin/python" scripts/colab_check.py compare "$VENV/recorded.txt" "$VENV/after-install.txt" \
+      --since "$VENV/before-install.txt"
   "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" "${TEST_TOOLS[@]}"
 fi
 

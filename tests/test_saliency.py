@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import fer_utils  # noqa: F401  (oneDNN off before TensorFlow)
+import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
 from fer_utils import saliency as S
 
 keras = pytest.importorskip("keras")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import fer_utils  # noqa: F401
-from fer_utils import bench, calibration, ensemble, paths, train
+from fer_utils import bench, calibration, ensemble, experiment, paths, train
 from fer_utils.data import load_fer2013
 from fer_utils.inference import load_model_file, model_file, predict_proba
 
@@ -75,7 +75,7 @@ def main() -> None:
     out = ensemble.build(f"{best.config.name}-tta", [best.path], ds, tta=True, root=root)
     print("TTA:", out.name, json.loads((out / "metrics.json").read_text())["PrivateTest"]["accuracy"])
     candidates = [p.parent for p in root.glob("*/metrics.json")
-                  if (p.parent / "model.keras").is_file()
+                  if experiment.model_location(p.parent, committed_only=True) is not None
                   and json.loads(p.read_text())["config"].get("labels") == "fer"
                   and json.loads(p.read_text())["config"].get("mask", "none") == "none"]
     members = greedy_members(candidates, ds, best.path)

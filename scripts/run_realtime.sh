@@ -11,5 +11,5 @@ for name in mx-fer mx-ferplus mx-fer-clean mx-ferplus-soft; do
   .venv/bin/python -c "
 from fer_utils import predict, train
 art = train.train(train.TrainConfig.named('realtime/${name}'))
-print('tflite:', predict.export_tflite(art.path / 'model.keras'))"
+print('tflite:', predict.export_tflite(art.model_path))"
 done

@@ -37,6 +37,9 @@ def test_the_committed_queue_starts_with_the_reference_mini_xception():
     assert first.model_args["input_size"] == 64 and first.batch_size == 32
     assert (first.monitor, first.patience, first.lr_patience, first.lr_factor) == ("val_loss", 50, 12, 0.1)
     assert [e.train_config().labels for e in campaign.QUEUE[:2]] == ["fer", "ferplus-majority"]
+    vgg = campaign.QUEUE[2].train_config()  # to convergence: 100 epochs of a schedule ending at 0
+    assert vgg.model == "vgg_net" and vgg.epochs >= 100 and vgg.schedule == "cosine"
+    assert vgg.patience >= vgg.epochs
     assert len({e.key() for e in campaign.QUEUE}) == len(campaign.QUEUE)
 
 

@@ -112,6 +112,63 @@ def test_interrupted_run_resumes(sample, arts, monkeypatch):
     assert len(art.history["loss"]) == 2
 
 
+def test_a_large_run_keeps_a_compact_checkpoint_and_resumes_from_it(sample, arts, monkeypatch):
+    """Above COMPACT_ABOVE_BYTES a run's checkpoint is float16 arrays (last.npz with the
+    optimizer, best.npz), small enough to commit; the run resumes from it and finishes."""
+    monkeypatch.setattr(experiment, "COMPACT_ABOVE_BYTES", 1000)  # every model is large now
+    original = experiment._protocol_callback
+
+    def interrupting(config, ckpt, state, bar, on_epoch=None):
+        cb = original(config, ckpt, state, bar, on_epoch)
+        inner = cb.on_epoch_end
+
+        def on_epoch_end(epoch, logs=None):
+            inner(epoch, logs)
+            raise KeyboardInterrupt("simulated interruption")
+
+        cb.on_epoch_end = on_epoch_end
+        return cb
+
+    monkeypatch.setattr(experiment, "_protocol_callback", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(TINY, sample, progress=False)
+    ckpt = experiment.checkpoint_dir(T.artifact_key(TINY, DataRef.of(sample)))
+    assert sorted(p.name for p in ckpt.iterdir()) == ["best.npz", "last.npz", "state.json"]
+    first = json.loads((ckpt / "state.json").read_text())
+    assert first["compact"] and first["epoch"] == 1
+    with np.load(ckpt / "last.npz") as z:
+        assert all(z[k].dtype == np.float16 for k in z.files if k.startswith("w"))
+        assert any(k.startswith("o") for k in z.files)  # the optimizer's state is kept
+    monkeypatch.setattr(experiment, "_protocol_callback", original)
+    art = T.train(TINY, sample, progress=False)
+    assert art.metrics["epochs_trained"] == 2 and len(art.history["loss"]) == 2
+    assert art.history["loss"][0] == first["history"]["loss"][0]
+    assert not ckpt.exists()
+    model = art.load_model()  # the best epoch's weights, as float16 values
+    w = next(v for v in model.weights if v.path.endswith("kernel")).numpy()
+    assert np.array_equal(w, w.astype(np.float16).astype(np.float32))
+
+
+def test_compact_checkpoint_that_does_not_fit_the_model_is_refused(tmp_path):
+    from fer_utils import models
+
+    a, b = models.build("cnn", depth=3, width=8), models.build("cnn", depth=4, width=8)
+    experiment.save_compact(a, tmp_path / "a.npz", optimizer=False)
+    with pytest.raises(ValueError, match="does not fit"):
+        experiment.load_compact(b, tmp_path / "a.npz")
+
+
+def test_the_recipes_network_needs_the_compact_form():
+    from fer_utils import models
+
+    model = models.build("vgg_net")
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    assert experiment.checkpoint_bytes(model) > experiment.COMPACT_ABOVE_BYTES
+    small = models.build("mini_xception", input_size=64, l2_scope="reference")
+    small.compile(optimizer="adam", loss="categorical_crossentropy")
+    assert experiment.checkpoint_bytes(small) < experiment.COMPACT_ABOVE_BYTES
+
+
 def test_ferplus_labels_train_eight_classes(sample, arts):
     art = T.train(TINY.replace(labels="ferplus-crossentropy", epochs=1), sample, progress=False)
     assert len(art.metrics["class_names"]) == 8

@@ -16,7 +16,18 @@ cd "$(dirname "$0")/.."
 step="${1:-all}"
 VENV=.venv-colab
 CONSTRAINTS=colab/constraints-2026-08-19-py313.txt
-PY313="${PY313:-$(command -v python3.13 || ls -d "$HOME"/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1 || true)}"
+# Python 3.13: $PY313, else pyenv's, else python3.13 on the PATH; the first that really runs
+# (pyenv's shim answers `command -v` even when 3.13 is not its selected version)
+find_py313() {
+  local c
+  for c in ${PY313:-} $(ls -d "$HOME"/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | sort -V -r) \
+           $(command -v python3.13 2>/dev/null); do
+    if "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+      echo "$c"; return
+    fi
+  done
+}
+PY313="$(find_py313)"
 # what Colab ships and the course (or running its notebooks) uses
 COLAB_SHIPS=(tensorflow-cpu keras numpy protobuf ipywidgets ipykernel ipython matplotlib pandas
              scikit-learn opencv-contrib-python umap-learn seaborn numba scikit-image tqdm pillow

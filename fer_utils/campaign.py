@@ -184,7 +184,7 @@ def _single_run(lock: Path):
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError("a campaign is already running on this machine "
+            raise RuntimeError("a campaign is already running in this checkout "
                                "(python -m fer_utils campaign status)") from None
         fh.write(str(os.getpid()))
         fh.flush()
@@ -216,10 +216,10 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, stop_after: int
     from fer_utils.train import train
 
     niceness = lowest_priority()
-    if ds is None:
-        ds = load_fer2013(allow_sample=False, progress=False)
     finished = []
-    with _single_run(paths.checkpoints_dir() / ".campaign.lock"):
+    with _single_run(paths.checkpoints_dir() / ".campaign.lock"):  # refused at once if one runs
+        if ds is None:
+            ds = load_fer2013(allow_sample=False, progress=False)
         log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: pid {os.getpid()}, nice {niceness}")
         for entry in queue:
             config = entry.train_config()

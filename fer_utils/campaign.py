@@ -98,7 +98,8 @@ def entry_status(entry: Entry, artifacts: Path | None = None,
                  checkpoints: Path | None = None, data: experiment.DataRef | None = None) -> dict:
     """Where ``entry`` stands, as a dict: ``state`` (``"done"``, ``"running"`` — a checkpoint
     exists — or ``"waiting"``), ``epoch``, ``max_epochs``, ``best_public`` (the best PublicTest
-    accuracy so far), ``cpu_hours`` (spent), ``cpu_hours_left`` (at most: every epoch up to the
+    accuracy so far) and ``best_public_epoch``, ``best_epoch`` (the epoch kept, chosen on the
+    config's ``monitor``), ``cpu_hours`` (spent), ``cpu_hours_left`` (at most: every epoch up to the
     cap, at the run's own CPU seconds per epoch, else the queue's estimate), and for a finished
     run ``public``/``private`` (its artifact's accuracies) and ``artifact``."""
     config = entry.train_config()
@@ -123,8 +124,10 @@ def entry_status(entry: Entry, artifacts: Path | None = None,
     measured = len(history.get("cpu_seconds", []))  # epochs whose CPU time was recorded
     per_epoch = cpu / measured if measured else entry.cpu_s_per_epoch
     public = history.get("val_accuracy") or [None]
-    out.update(state="running", epoch=epochs, best_public=max(public, key=lambda v: v or 0),
-               best_epoch=state.get("best_epoch"), cpu_hours=cpu / 3600,
+    top = max(range(len(public)), key=lambda i: public[i] or 0)
+    out.update(state="running", epoch=epochs, best_public=public[top],
+               best_public_epoch=top + 1 if public[top] is not None else None,
+               best_epoch=state.get("best_epoch"), monitor=config.monitor, cpu_hours=cpu / 3600,
                cpu_hours_left=max(0, config.epochs - epochs) * per_epoch / 3600,
                cpu_s_per_epoch=per_epoch)
     return out
@@ -142,8 +145,10 @@ def status_lines(queue: tuple[Entry, ...] = QUEUE, **where) -> list[str]:
             what = (f"done: {s['epoch']} epochs, PublicTest {100 * s['public']:.1f} %, "
                     f"PrivateTest {100 * s['private']:.1f} %")
         elif s["state"] == "running":
-            what = (f"epoch {s['epoch']} of at most {s['max_epochs']}, best PublicTest {best} "
-                    f"(epoch {s['best_epoch']})")
+            what = (f"epoch {s['epoch']} of at most {s['max_epochs']}, best PublicTest accuracy "
+                    f"{best} (epoch {s['best_public_epoch']})")
+            if s["monitor"] != "val_accuracy":  # the model kept is chosen on another quantity
+                what += f", kept: epoch {s['best_epoch']} (best PublicTest {s['monitor'][4:]})"
         else:
             what = f"waiting (at most {s['max_epochs']} epochs)"
         lines.append(f"{i}. {entry.config}: {what}; CPU-hours {s['cpu_hours']:.2f} spent, "

@@ -61,7 +61,8 @@ def test_status_of_a_run_in_progress_reads_its_checkpoint(where):
     assert s["cpu_hours"] == pytest.approx(2.0)
     assert s["cpu_hours_left"] == pytest.approx((entry.train_config().epochs - 4) * 1800 / 3600)
     line = campaign.status_lines((entry,), checkpoints=where / "ck")[0]
-    assert "epoch 4 of at most" in line and "best PublicTest 55.0 % (epoch 3)" in line
+    assert "epoch 4 of at most" in line and "best PublicTest accuracy 55.0 % (epoch 3)" in line
+    assert "kept: epoch 3 (best PublicTest loss)" in line  # mx-ref keeps its best val_loss epoch
 
 
 def test_run_trains_the_queue_in_order_logs_each_epoch_and_leaves_artifacts(where):

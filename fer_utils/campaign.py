@@ -201,8 +201,7 @@ def lowest_priority() -> int:
     return os.nice(19 - os.nice(0))
 
 
-def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, stop_after: int | None = None
-        ) -> list[str]:
+def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
     """Train the queue in order, from each run's checkpoint, at the lowest CPU priority.
 
     Parameters
@@ -212,8 +211,6 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, stop_after: int
         never a silent switch to the offline sample).
     log : callable
         Receives one line per epoch and per event.
-    stop_after : int, optional
-        Stop after this many runs have finished (tests); default: the whole queue.
 
     Returns the artifact keys finished by this call.
     """
@@ -250,8 +247,5 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, stop_after: int
                     f"{m['PublicTest']['accuracy']:.4f}, PrivateTest "
                     f"{m['PrivateTest']['accuracy']:.4f}; artifact {art.display}")
                 finished.append(art.path.name)
-                if stop_after is not None and len(finished) >= stop_after:
-                    break
-        else:
-            log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every run of the queue is done")
+        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every run of the queue is done")
     return finished

@@ -82,7 +82,9 @@ def test_a_residual_network_trains_with_onednn_on(sample, arts):
     assert art.metrics["engine"].endswith("oneDNN on")
 
 
-def test_interrupted_run_resumes(sample, arts, monkeypatch):
+def _interrupt_after_each_epoch(monkeypatch):
+    """Make every epoch end with a KeyboardInterrupt once its checkpoint is written (a run killed
+    between epochs); returns the real callback factory, to put back for the resumed run."""
     original = experiment._protocol_callback
 
     def interrupting(config, ckpt, state, bar, on_epoch=None):
@@ -97,6 +99,11 @@ def test_interrupted_run_resumes(sample, arts, monkeypatch):
         return cb
 
     monkeypatch.setattr(experiment, "_protocol_callback", interrupting)
+    return original
+
+
+def test_interrupted_run_resumes(sample, arts, monkeypatch):
+    original = _interrupt_after_each_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         T.train(TINY, sample, progress=False)
     key = T.artifact_key(TINY, DataRef.of(sample))
@@ -116,20 +123,7 @@ def test_a_large_run_keeps_a_compact_checkpoint_and_resumes_from_it(sample, arts
     """Above COMPACT_ABOVE_BYTES a run's checkpoint is float16 arrays (last.npz with the
     optimizer, best.npz), small enough to commit; the run resumes from it and finishes."""
     monkeypatch.setattr(experiment, "COMPACT_ABOVE_BYTES", 1000)  # every model is large now
-    original = experiment._protocol_callback
-
-    def interrupting(config, ckpt, state, bar, on_epoch=None):
-        cb = original(config, ckpt, state, bar, on_epoch)
-        inner = cb.on_epoch_end
-
-        def on_epoch_end(epoch, logs=None):
-            inner(epoch, logs)
-            raise KeyboardInterrupt("simulated interruption")
-
-        cb.on_epoch_end = on_epoch_end
-        return cb
-
-    monkeypatch.setattr(experiment, "_protocol_callback", interrupting)
+    original = _interrupt_after_each_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         T.train(TINY, sample, progress=False)
     ckpt = experiment.checkpoint_dir(T.artifact_key(TINY, DataRef.of(sample)))

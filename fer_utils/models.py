@@ -7,6 +7,11 @@ or not at all.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
+
 INPUT_SHAPE = (48, 48, 1)
 
 
@@ -528,11 +533,6 @@ def save_portable(model, folder, builder: str, kwargs: dict):
     The spec is checked against a fresh build first, so a model that its builder does not
     reproduce (other arguments, another version of the builder) is a ``ValueError`` at save
     time, not at load time."""
-    import json
-    from pathlib import Path
-
-    import numpy as np
-
     keras = _keras()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -562,11 +562,6 @@ def load_portable(spec_path):
     """The model saved by :func:`save_portable` (``spec_path``: its ``model.json``, or the
     folder holding it), rebuilt and filled with its weights. A damaged or foreign file is a
     ``ValueError`` that says what is wrong."""
-    import json
-    from pathlib import Path
-
-    import numpy as np
-
     path = Path(spec_path)
     path = path / PORTABLE_SPEC if path.is_dir() else path
     try:
@@ -595,8 +590,6 @@ def reference_inputs(spec: dict, n: int = 16):
     grey values 0–255 for image models, values in ±0.1 for pooled ES-MAPs (whose builder
     scales by 10). The same on every machine: what a model's probabilities are compared on
     across environments (``tests/test_model_format.py``)."""
-    import numpy as np
-
     kwargs = spec["kwargs"]
     shape = tuple(kwargs.get("input_shape", INPUT_SHAPE))
     rng = np.random.default_rng(0)

@@ -6,8 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# oneDNN on: the course's models avoid the op that crashes it (fer_utils/runtime.py); quiet TensorFlow
-export TF_ENABLE_ONEDNN_OPTS := 1
+# quiet TensorFlow (oneDNN is the package's to set: fer_utils/runtime.py)
 export TF_CPP_MIN_LOG_LEVEL  := 2
 export MPLBACKEND            := Agg
 # Real data when .ci/run or the user points here; otherwise the offline sample is used.

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_utils.data import DataFormatError
+from fer_utils.dataset import DataFormatError
 from fer_utils.ferplus import CLASS_NAMES_8
 
 #: AffectNet's expression codes, in its own order

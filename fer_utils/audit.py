@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fer_utils.data import FERDataset
+from fer_utils.dataset import FERDataset
 
 
 def class_counts(ds: FERDataset, *, totals: bool = True) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_utils import paths
+from fer_utils import fitting, paths
 
 
 def machine() -> dict:
@@ -29,10 +29,8 @@ def seconds_per_epoch(model, images: np.ndarray, labels: np.ndarray, *, batch_si
 
     The first two steps (graph tracing) are not timed.
     """
-    from fer_utils.train import make_dataset
-
     n_cls = model.output_shape[-1]
-    ds = make_dataset(images, np.eye(n_cls, dtype=np.float32)[labels], batch_size=batch_size,
+    ds = fitting.make_dataset(images, np.eye(n_cls, dtype=np.float32)[labels], batch_size=batch_size,
                       shuffle=True, augment=augment).repeat()
     it = iter(ds)
     for _ in range(2):

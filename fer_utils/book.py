@@ -15,6 +15,34 @@ import numpy as np
 
 from fer_utils import runtime
 
+#: The first code cell of every chapter (:func:`setup_cell`). ``{url}`` is the repository's
+#: address, whose home is ``repository: url`` in ``_config.yml``; ``{widgets}`` the lines a
+#: chapter with widgets adds.
+SETUP_CELL = """\
+# Set-up. In Colab: install the course package{what} and, if you choose a DATA_SOURCE, get
+# FER-2013 (elsewhere this does nothing).
+import sys
+import time
+DATA_SOURCE = None  # in Colab: "drive" (your Google Drive) or "kaggle" (your Kaggle API token)
+if "google.colab" in sys.modules:
+    loaded, t0 = set(sys.modules), time.time()
+    %pip install --quiet "fer-utils @ git+{url}"
+    from fer_utils import colab
+    colab.restart_if_replaced(loaded, t0)  # a package in use was replaced: restart, run again
+{widgets}    colab.get_data(DATA_SOURCE)"""
+
+_WIDGET_LINES = ("    from google.colab import output\n"
+                 "    output.enable_custom_widget_manager()\n")
+
+
+def setup_cell(url: str, *, widgets: bool = False) -> str:
+    """The source of a chapter's first code cell (:data:`SETUP_CELL`) for the repository at
+    ``url``; ``widgets`` adds Colab's widget manager (Chapter 6). Colab opens the committed
+    notebook, so the cell must carry the address: ``scripts/setup_cells.py`` writes it into
+    every chapter from ``_config.yml``, and ``tests/test_book.py`` checks the chapters."""
+    return SETUP_CELL.format(url=url, what=", enable widgets" if widgets else "",
+                             widgets=_WIDGET_LINES if widgets else "")
+
 
 def setup(seed: int = 0) -> None:
     """Seed NumPy and Python, set the book's plot style, quieten library chatter.
@@ -22,7 +50,6 @@ def setup(seed: int = 0) -> None:
     Warnings from the course's own code stay visible; deprecation notices from libraries
     (which readers cannot act on) are hidden, and TensorFlow's C++ log is limited to errors.
     """
-    runtime.configure_onednn()
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002  (the chapters' own np.random calls follow it)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))

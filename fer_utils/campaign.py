@@ -4,7 +4,7 @@ Reproducing the sources takes far more training than one working session on two 
 (about 18 CPU-hours for the queue below). So the long runs form one committed queue,
 :data:`QUEUE`, that ``python -m fer_utils campaign run`` trains **in order**, at the lowest
 CPU priority (``nice 19``: foreground work goes first), each run continuing from its latest
-resumable checkpoint in ``checkpoints/<artifact key>/`` (:func:`fer_utils.experiment.fit_resumable`).
+resumable checkpoint in ``checkpoints/<artifact key>/`` (:func:`fer_utils.fitting.fit_resumable`).
 A run that ends becomes an ordinary artifact under ``data/`` that the chapters and the
 scorecard read, and its checkpoint is removed. Commit ``checkpoints/`` before you stop and the
 next machine continues where this one was.
@@ -78,7 +78,7 @@ QUEUE: tuple[Entry, ...] = (
           150.0),
     # the recipe's network for 100 epochs of its cosine schedule (ends at a rate of zero);
     # 218 s per epoch on the idle machine (recipe/vgg-net-s0), both cores busy; its checkpoint
-    # is the compact one (experiment.COMPACT_ABOVE_BYTES)
+    # is the compact one (fitting.COMPACT_ABOVE_BYTES)
     Entry("recipe/vgg-net-long", "the course's best single model: PrivateTest >= 68 %", 436.0),
 )
 

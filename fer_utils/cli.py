@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-import fer_utils  # noqa: F401  (sets the oneDNN choice before anything imports TensorFlow)
+import fer_utils  # (sets the oneDNN choice before anything imports TensorFlow)
 from fer_utils import paths, runtime
 from fer_utils.masks import MASKS
 
@@ -125,7 +125,8 @@ _LABEL_SETS = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-major
 
 def _evaluate(args: argparse.Namespace) -> int:
     from fer_utils import metrics as M
-    from fer_utils.train import TrainConfig, evaluate_model, model_file
+    from fer_utils.inference import evaluate_model, model_file
+    from fer_utils.train import TrainConfig
 
     # an artifact (its folder, or the model.json inside it) is evaluated as it was trained:
     # its labels, its mask and its evaluation subset, unless told otherwise
@@ -532,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fer_utils.data import DataFormatError, ProtocolError
+    from fer_utils.dataset import DataFormatError, ProtocolError
     from fer_utils.faces import DetectorError
     from fer_utils.landmarks import LandmarkError
     from fer_utils.realtime import CameraError

@@ -22,7 +22,7 @@ def embed(features: np.ndarray, method: str = "umap", *, seed: int = 0,
     ``method`` is ``"umap"`` (umap-learn, 15 neighbours) or ``"tsne"`` (scikit-learn,
     perplexity 30, PCA initialisation).
     """
-    x = _reduce(features, pca, seed)
+    x = reduce(features, pca, seed)
     if method == "umap":
         import warnings
 
@@ -39,7 +39,10 @@ def embed(features: np.ndarray, method: str = "umap", *, seed: int = 0,
     raise ValueError(f"unknown embedding {method!r}; choose 'umap' or 'tsne'")
 
 
-def _reduce(features, pca, seed):
+def reduce(features: np.ndarray, pca: int | None = 50, seed: int = 0) -> np.ndarray:
+    """Features ``(N, ...)`` flattened to ``(N, D)`` float32, and projected on their first
+    ``pca`` principal components when D and N are both larger (the space :func:`embed` starts
+    from, and the "PCA-50" space of Chapter 5)."""
     x = np.asarray(features, np.float32).reshape(len(features), -1)
     if pca and x.shape[1] > pca and len(x) > pca:
         from sklearn.decomposition import PCA
@@ -79,10 +82,10 @@ def linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from fer_utils.data import CLASS_NAMES
+    from fer_utils.dataset import CLASS_NAMES
     from fer_utils.metrics import classification_metrics
 
-    flat = lambda a: np.asarray(a, np.float32).reshape(len(a), -1)  # noqa: E731
+    flat = lambda a: np.asarray(a, np.float32).reshape(len(a), -1)
     model = make_pipeline(StandardScaler(), PCA(n_components=pca, random_state=seed),
                           LogisticRegression(max_iter=2000))
     model.fit(flat(x_train), y_train)
@@ -95,7 +98,7 @@ def plot_embeddings(panels: dict, labels: np.ndarray, *, scores: dict | None = N
     """A row of 2-D embeddings (``{title: (N, 2)}``) coloured by emotion, with their scores."""
     import matplotlib.pyplot as plt
 
-    from fer_utils.data import CLASS_NAMES
+    from fer_utils.dataset import CLASS_NAMES
     from fer_utils.viz import CLASS_COLORS
 
     names = list(class_names or CLASS_NAMES)

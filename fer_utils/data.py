@@ -39,19 +39,16 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils import paths, sample
-from fer_utils.dataset import (  # noqa: F401  (the dataset type and names, re-exported)
+from fer_utils.dataset import (
     CLASS_NAMES,
     IMAGE_SIZE,
     N_PIXELS,
     OFFICIAL_ROWS,
     SPLITS,
     SPLITS_AND_TEST,
-    TEST_SPLITS,
     DataFormatError,
     FERDataset,
     LoadReport,
-    ProtocolError,
-    stratified_limit,
 )
 
 log = logging.getLogger(__name__)
@@ -313,7 +310,7 @@ def read_fer2013_csv(path: str | Path, *, on_error: str = "raise",
                         continue
                     # fast C parser; it stops early (and warns) at a non-number, caught by the size
                     pixels = rec[i_pix]
-                    px = np.fromstring(pixels, dtype=np.int32, sep=" ")  # noqa: NPY201
+                    px = np.fromstring(pixels, dtype=np.int32, sep=" ")
                     if px.size == N_PIXELS and not pixels.replace(" ", "").isdigit():
                         px = px[:0]  # a token such as "12.7", "1e2" or "255x" (the C parser
                         # reads its leading digits and stops, even at the very last value)
@@ -434,9 +431,9 @@ def _grey(im) -> np.ndarray:
     """A Pillow image as grey ``uint8``: 16-bit grey is scaled, as :func:`fer_utils.faces.read_image`
     scales it (never clipped at 255); every other mode through Pillow's conversion."""
     if im.mode.startswith("I;16") or (im.mode == "I" and im.format == "PNG"):
-        from fer_utils.faces import _to_rgb
+        from fer_utils.faces import to_rgb  # faces builds on this module
 
-        return _to_rgb(im)[..., 0]
+        return to_rgb(im)[..., 0]
     return np.asarray(im.convert("L"))
 
 

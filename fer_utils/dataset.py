@@ -229,3 +229,11 @@ def stratified_limit(idx: np.ndarray, labels: np.ndarray, limit: int | None, see
     from sklearn.model_selection import train_test_split
     keep, _ = train_test_split(idx, train_size=limit, stratify=labels[idx], random_state=seed)
     return np.sort(keep)
+
+
+def split_indices(usage: np.ndarray, split: str, labels: np.ndarray, keep: np.ndarray | None = None,
+                  limit: int | None = None, seed: int = 0) -> np.ndarray:
+    """The images of ``split`` (``usage`` is a dataset's), those ``keep`` marks only, at most
+    ``limit`` of them stratified by ``labels`` with ``seed`` (:func:`stratified_limit`)."""
+    chosen = usage == split if keep is None else (usage == split) & keep
+    return stratified_limit(np.flatnonzero(chosen), labels, limit, seed)

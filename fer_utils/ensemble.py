@@ -21,7 +21,7 @@ import numpy as np
 
 from fer_utils import metrics as M
 from fer_utils import paths
-from fer_utils.data import FERDataset
+from fer_utils.dataset import FERDataset
 from fer_utils.experiment import DataRef
 from fer_utils.inference import ensemble_proba, load_model_file, model_file
 from fer_utils.labels import evaluation_labels

@@ -198,7 +198,7 @@ def fit_baseline(points: np.ndarray, labels: np.ndarray, *, neutral: int | None 
     Pass the *training* images only. Faces without landmarks (NaN) are left out. With
     ``subjects``, a per-subject mean is kept for each subject that has a neutral face.
     """
-    from fer_utils.data import CLASS_NAMES
+    from fer_utils.dataset import CLASS_NAMES
 
     neutral = CLASS_NAMES.index("neutral") if neutral is None else neutral
     points = np.asarray(points)
@@ -444,7 +444,7 @@ def consensus_figure(consensus: np.ndarray, maps: np.ndarray, labels: np.ndarray
     """
     import matplotlib.pyplot as plt
 
-    from fer_utils.data import CLASS_NAMES
+    from fer_utils.dataset import CLASS_NAMES
 
     names = list(class_names or CLASS_NAMES)
     rows = [k for k in range(len(consensus)) if not np.isnan(consensus[k]).all()]

@@ -6,34 +6,33 @@ dataset. This module holds what they share:
 
 * **the artifact key** (:func:`artifact_key`): ``<name>-<data name>-<10 hex>``, a hash of the
   key schema version, the config and the *content* of the data (:class:`DataRef`), so a
-  900-row subset never returns the full data's model. A field added to a config later is
-  declared with :func:`since`; it stays out of the key while it has its default, so adding a
-  field does not re-key every artifact;
+  900-row subset never returns the full data's model. A field a config class gained later is
+  named in its :attr:`ExperimentConfig.ADDED_IN`; it stays out of the key while it has its
+  default, so adding a field does not re-key every artifact;
 * **config reading with checked types** (:meth:`ExperimentConfig.from_dict`): a wrongly typed
   or unknown field is a ``ValueError`` that names it;
+* **the optimisation fields** every experiment has (optimizer, weight decay, schedule,
+  warm-up, label smoothing), declared once here;
 * **the artifact on disk** (:class:`Artifact`) and **its finishing rule**
   (:func:`finish_artifact`): a run writes its folder under ``data/`` only once it has
-  succeeded, all at once; models over :data:`MAX_MODEL_BYTES` keep metrics only;
-* **the resumable fit loop** (:func:`fit_resumable`): early stopping, learning-rate plateau
-  or schedule, best-model keeping, and a checkpoint after every epoch in
-  :func:`checkpoint_dir` (outside ``data/``), from which an interrupted run continues.
+  succeeded, all at once; models over :data:`MAX_MODEL_BYTES` keep metrics only.
+
+How a run gets there (the resumable fit loop, checkpoints, the input pipeline) is
+:mod:`fer_utils.fitting`.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import time
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from fer_utils import models, paths, runtime
+from fer_utils import fitting, models, paths, runtime
 
 #: Version of the key formula. Bump it only with a migration of the committed artifacts
 #: (``scripts/migrate_artifact_keys.py`` shows how).
@@ -41,18 +40,6 @@ KEY_SCHEMA = 2
 #: Models larger than this are not kept in an artifact (metrics and history are): VGG-16 and
 #: ResNet-50 weigh 60–100 MB, too much to commit. Re-run the config to get the model.
 MAX_MODEL_BYTES = 8_000_000
-
-
-def since(schema: int, default=dataclasses.MISSING, **kwargs):
-    """A config field added in key schema ``schema``: left out of the artifact key while it
-    holds its default, so the artifacts made before it existed keep their keys.
-
-    >>> from dataclasses import dataclass
-    >>> @dataclass(frozen=True)
-    ... class C(ExperimentConfig):
-    ...     new_option: float = since(3, 0.0)
-    """
-    return dataclasses.field(default=default, metadata={"since": schema}, **kwargs)
 
 
 # --------------------------------------------------------------------------------------
@@ -109,6 +96,14 @@ class ExperimentConfig:
     train_limit, eval_limit : int or None
         Use at most this many images of Training / of each evaluation split (a stratified
         subset). ``None`` uses all.
+    optimizer : {"adam", "sgd"}
+        Adam, or SGD with Nesterov momentum 0.9; ``weight_decay`` (decoupled) for either.
+    schedule : {"plateau", "cosine"}
+        ``"plateau"``: divide the rate by ``1/lr_factor`` after ``lr_patience`` epochs without
+        progress on the watched quantity. ``"cosine"``: a cosine decay over all ``epochs``
+        (after ``warmup_epochs`` of linear warm-up), blind to validation.
+    label_smoothing : float
+        Cross-entropy against targets mixed with the uniform distribution.
     """
 
     epochs: int = 30
@@ -120,7 +115,16 @@ class ExperimentConfig:
     seed: int = 0
     train_limit: int | None = None
     eval_limit: int | None = None
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "plateau"
+    warmup_epochs: int = 0
+    label_smoothing: float = 0.0
 
+    #: Fields this class gained after artifacts of it were committed, with the key schema
+    #: that added them: each stays out of the artifact key while it holds its default, so
+    #: adding a field does not re-key every artifact (:meth:`key_dict`).
+    ADDED_IN: ClassVar[dict[str, int]] = {}
     #: quick mode (:meth:`quick`): at most this many training images, evaluation images per
     #: split and epochs
     QUICK_LIMITS: ClassVar[tuple[int, int, int]] = (1500, 300, 2)
@@ -140,16 +144,17 @@ class ExperimentConfig:
         if not self.learning_rate > 0:
             raise ValueError(f"config field 'learning_rate' must be positive, not "
                              f"{self.learning_rate}")
+        check_optimization(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def key_dict(self) -> dict:
-        """The fields that enter the artifact key: all of them, except fields declared with
-        :func:`since` while they hold their default."""
+        """The fields that enter the artifact key: all of them, except those in
+        :attr:`ADDED_IN` while they hold their default."""
         d = self.to_dict()
         for f in dataclasses.fields(self):
-            if "since" in f.metadata:
+            if f.name in self.ADDED_IN:
                 default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
                 if d[f.name] == default:
                     del d[f.name]
@@ -204,7 +209,7 @@ class ExperimentConfig:
 class DataRef:
     """Which data an experiment ran on: a readable ``name`` (``fer2013``,
     ``fer2013-folders``, ``sample``) and the ``fingerprint`` of its content
-    (:attr:`fer_utils.data.FERDataset.fingerprint`)."""
+    (:attr:`fer_utils.dataset.FERDataset.fingerprint`)."""
 
     name: str
     fingerprint: str
@@ -237,8 +242,7 @@ def artifact_key(config: ExperimentConfig, data: DataRef) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# optimisation: what every config with the fields optimizer, weight_decay, learning_rate,
-# schedule, warmup_epochs, epochs and label_smoothing gets (TrainConfig, MapConfig)
+# the optimisation fields' values (fer_utils.fitting.make_optimizer turns them into Keras's)
 # --------------------------------------------------------------------------------------
 
 OPTIMIZERS = ("adam", "sgd")
@@ -261,32 +265,6 @@ def check_optimization(config) -> None:
         if getattr(config, name) < 0:
             raise ValueError(f"config field {name!r} must not be negative, not "
                              f"{getattr(config, name)}")
-
-
-def make_optimizer(config, steps_per_epoch: int, replicas: int = 1):
-    """The optimizer of ``config``: Adam or SGD (Nesterov, momentum 0.9), with a constant rate
-    (the plateau schedule changes it between epochs) or a cosine decay with warm-up. Under a
-    distribution strategy the rate is scaled by the number of replicas (the linear rule)."""
-    import keras
-
-    rate = config.learning_rate * replicas
-    if config.schedule == "cosine":
-        warm = config.warmup_epochs * steps_per_epoch
-        total = max(1, config.epochs * steps_per_epoch - warm)
-        rate = keras.optimizers.schedules.CosineDecay(
-            rate / 10 if warm else rate, total, alpha=0.0,
-            warmup_target=rate if warm else None, warmup_steps=warm)
-    decay = config.weight_decay or None
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
-    return keras.optimizers.Adam(rate, weight_decay=decay)
-
-
-def make_loss(config):
-    """Categorical cross-entropy with ``config.label_smoothing``."""
-    import keras
-
-    return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
 
 
 # --------------------------------------------------------------------------------------
@@ -449,34 +427,16 @@ def model_location(folder: Path, *, committed_only: bool = False) -> Path | None
     return next((p for p in places if p.is_file()), None)
 
 
-def checkpoint_dir(key: str) -> Path:
-    """Where a run in progress keeps its checkpoint: ``<repo>/checkpoints/<key>`` in a
-    checkout (small ones may be committed, so a run continues on another machine), else
-    ``<cache>/checkpoints/<key>``. Never under ``data/``: a run that fails leaves nothing
-    among the finished artifacts."""
-    base = paths.checkpoints_dir()
-    return base / key
-
-
-def save_inference_model(model, path: str | Path) -> None:
-    """Save weights and architecture without the optimizer state (a third of the size).
-
-    The artifact is for inference and evaluation; resuming uses the checkpoint instead.
-    """
-    slim = model.__class__.from_config(model.get_config())  # never compiled: no optimizer
-    slim.set_weights(model.get_weights())
-    slim.save(path)
-
-
 def finish_artifact(out: Path, model, result: dict, history: dict, *, spec: dict,
-                    keep_model: bool | str = True) -> None:
+                    keep_model: bool | str = True, checkpoint: Path | None = None) -> None:
     """Write a finished experiment to ``out`` all at once (a sibling folder renamed onto it):
     the model in the portable form (:func:`fer_utils.models.save_portable`; ``spec`` is
     ``{"builder": name, "kwargs": {...}}``, what :func:`fer_utils.models.build` rebuilds it
     from) when ``keep_model`` is True and its weights take at most :data:`MAX_MODEL_BYTES`
     (a larger one goes to :func:`large_model_path`), ``history.json`` and ``metrics.json``
     with ``model_kept`` saying what happened. ``keep_model`` may be a string: the reason the
-    model is not kept."""
+    model is not kept. ``checkpoint``, the run's checkpoint folder, is removed once the
+    artifact is in place (:func:`fer_utils.fitting.remove_checkpoint`)."""
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -507,234 +467,8 @@ def finish_artifact(out: Path, model, result: dict, history: dict, *, spec: dict
         tmp.rename(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------
-# the resumable fit loop
-# --------------------------------------------------------------------------------------
-
-#: A run whose full checkpoint (its weights twice, last and best, and the optimizer's state, in
-#: float32) would take more than this keeps a compact one (:func:`save_compact`): the same
-#: arrays in float16, under half the size, so a long run of a larger network (the recipe's
-#: 1.77 M-parameter VGG-style net: 21 MB in full, 10.6 MB compact) can be committed and
-#: continued on the next machine. Resuming from it rounds the weights and the optimizer's
-#: moments to float16 once per resumption (a relative change of at most 5e-4).
-COMPACT_ABOVE_BYTES = 10_000_000
-
-
-def checkpoint_bytes(model) -> int:
-    """Bytes of a full float32 checkpoint of a compiled ``model``: its weights twice (last and
-    best) and its optimizer's state (built here if it is not yet)."""
-    import numpy as np
-
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    n = 2 * sum(int(np.prod(v.shape)) for v in model.weights)
-    n += sum(int(np.prod(v.shape)) for v in model.optimizer.variables)
-    return 4 * n
-
-
-def _half(value):
-    import numpy as np
-
-    a = np.asarray(value)
-    return a.astype(np.float16) if a.dtype.kind == "f" else a
-
-
-def save_compact(model, path: Path, *, optimizer: bool) -> None:
-    """Write ``model``'s weights (and with ``optimizer`` its optimizer's variables) to ``path``
-    (``.npz``), floating-point arrays in float16."""
-    import keras
-    import numpy as np
-
-    arrays = {f"w{i:04d}": _half(keras.ops.convert_to_numpy(v)) for i, v in enumerate(model.weights)}
-    if optimizer:
-        arrays.update({f"o{i:04d}": _half(keras.ops.convert_to_numpy(v))
-                       for i, v in enumerate(model.optimizer.variables)})
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
-
-
-def load_compact(model, path: Path) -> None:
-    """Assign what :func:`save_compact` wrote to ``model`` (built the same way; its optimizer
-    too, when the file holds one). A file that does not fit the model is a ``ValueError``."""
-    import numpy as np
-
-    with np.load(path) as z:
-        weights = sorted(k for k in z.files if k.startswith("w"))
-        slots = sorted(k for k in z.files if k.startswith("o"))
-        if slots and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        targets = list(model.weights) + (list(model.optimizer.variables) if slots else [])
-        arrays = [z[k] for k in weights + slots]
-    if len(targets) != len(arrays) or any(tuple(t.shape) != a.shape for t, a in zip(targets, arrays)):
-        raise ValueError(f"{path.name}: the checkpoint does not fit the model built for it")
-    for t, a in zip(targets, arrays):
-        t.assign(a.astype(t.dtype))
-
-
-@dataclass(frozen=True)
-class FitRules:
-    """How a fit picks, stops and schedules: the quantity watched (``val_accuracy``,
-    ``val_loss``, or ``accuracy`` when nothing is held out), early-stopping ``patience``,
-    and the plateau schedule (``lr_patience``, ``lr_factor``; ``lr_factor=1`` for none)."""
-
-    monitor: str = "val_accuracy"
-    patience: int = 6
-    lr_patience: int = 3
-    lr_factor: float = 0.5
-
-
-def seed_everything(seed: int) -> None:
-    import random
-
-    import keras
-    import numpy as np
-
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002  (seeds code that uses the legacy global generator)
-    keras.utils.set_random_seed(seed)
-
-
-def _cpu_seconds() -> float:
-    """CPU seconds this process has used so far (all threads, user and system)."""
-    t = os.times()
-    return t.user + t.system
-
-
-def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar, on_epoch=None):
-    """Early stopping, LR on plateau, best-model keeping and checkpointing, resumable.
-
-    The history also records, per epoch, the cumulative wall seconds (``seconds``) and CPU
-    seconds (``cpu_seconds``) of the run, across resumptions: time to accuracy. ``on_epoch``,
-    if given, is called as ``on_epoch(state, logs)`` once the epoch's checkpoint is written."""
-    import keras
-
-    better = (lambda a, b: a < b) if rules.monitor.endswith("loss") else (lambda a, b: a > b)
-
-    class Protocol(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            state["_t0"] = time.perf_counter()
-            state["_c0"] = _cpu_seconds()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = dict(logs or {})
-            opt = self.model.optimizer
-            lr = float(keras.ops.convert_to_numpy(opt.learning_rate))
-            logs["lr"] = lr
-            for k, v in logs.items():
-                state["history"].setdefault(k, []).append(float(v))
-            value = float(logs[rules.monitor])
-            if state["best"] is None or better(value, state["best"]):
-                state.update(best=value, best_epoch=epoch + 1, wait=0, lr_wait=0)
-                if state.get("compact"):
-                    with paths.atomic_path(ckpt / "best.npz") as tmp:
-                        save_compact(self.model, tmp, optimizer=False)
-                else:
-                    with paths.atomic_path(ckpt / "best.keras") as tmp:
-                        save_inference_model(self.model, tmp)  # no optimizer state: a third the size
-            else:
-                state["wait"] += 1
-                state["lr_wait"] += 1
-                if state["lr_wait"] >= rules.lr_patience and rules.lr_factor != 1:
-                    if isinstance(opt._learning_rate, keras.Variable):  # not a schedule
-                        opt.learning_rate.assign(lr * rules.lr_factor)
-                    state["lr_wait"] = 0
-            state["epoch"] = epoch + 1
-            state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
-            state["cpu_seconds"] = (state.get("cpu_seconds", 0.0)
-                                    + _cpu_seconds() - state.pop("_c0", _cpu_seconds()))
-            state["history"].setdefault("seconds", []).append(round(state["seconds"], 1))
-            state["history"].setdefault("cpu_seconds", []).append(round(state["cpu_seconds"], 1))
-            # atomic saves, the state last: a run killed while saving (a background training,
-            # a session that ends) resumes from the previous complete checkpoint
-            if state.get("compact"):
-                with paths.atomic_path(ckpt / "last.npz") as tmp:
-                    save_compact(self.model, tmp, optimizer=True)
-            else:
-                with paths.atomic_path(ckpt / "last.keras") as tmp:
-                    self.model.save(tmp)
-            with paths.atomic_path(ckpt / "state.json") as tmp:
-                tmp.write_text(json.dumps(state))
-            bar.update(1)
-            bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
-                            val_acc=f"{logs.get('val_accuracy', 0):.3f}")
-            if state["wait"] >= rules.patience:
-                self.model.stop_training = True
-            if on_epoch is not None:
-                on_epoch(state, logs)
-
-    return Protocol()
-
-
-def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, ckpt: Path,
-                  desc: str, progress: bool = True, final: str = "best", scope=None,
-                  on_epoch=None):
-    """Fit with the course protocol, resuming from ``ckpt`` when it holds a checkpoint.
-
-    ``build_model()`` returns a compiled model (called only when there is nothing to resume);
-    ``fit_data`` holds the arguments of ``model.fit`` (``x``, ``y``, ``validation_data``,
-    ``batch_size``, ``shuffle``). Returns ``(model, state)``: the ``final`` model (``"best"``
-    on the watched quantity, or ``"last"``) and the run's state (epochs, best epoch, seconds,
-    history). The checkpoint stays until the caller has written the artifact; a run that
-    fails before its first epoch is over removes it. ``on_epoch(state, logs)`` is called after
-    every epoch's checkpoint (the campaign's log line). ``scope`` (a ``tf.distribute`` strategy's
-    scope) is entered to build or load the model, so checkpoints resume under a strategy too.
-    A model whose full checkpoint would exceed :data:`COMPACT_ABOVE_BYTES` keeps a compact one
-    (``last.npz``, ``best.npz``: :func:`save_compact`), rebuilt with ``build_model()``.
-
-    Raises
-    ------
-    fer_utils.runtime.OneDNNUnsafeModel
-        The model holds the layer pattern that crashes oneDNN, and oneDNN is on.
-    """
-    import keras
-    from tqdm.auto import tqdm
-
-    fresh = not (ckpt / "state.json").is_file()
-    ckpt.mkdir(parents=True, exist_ok=True)
-    try:
-        state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
-                 "seconds": 0.0, "history": {}}
-        with scope if scope is not None else contextlib.nullcontext():
-            saved = None if fresh else json.loads((ckpt / "state.json").read_text())
-            if saved is not None and saved.get("compact") and (ckpt / "last.npz").is_file():
-                state, model = saved, build_model()
-                load_compact(model, ckpt / "last.npz")
-            elif saved is not None and (ckpt / "last.keras").is_file():
-                state, model = saved, keras.models.load_model(ckpt / "last.keras")
-            else:
-                model = build_model()
-                state["compact"] = checkpoint_bytes(model) > COMPACT_ABOVE_BYTES
-        runtime.check_training_safe(model)
-        done = state["epoch"] >= epochs or state["wait"] >= rules.patience
-        with tqdm(total=epochs, initial=state["epoch"], desc=desc, unit="epoch",
-                  disable=not progress) as bar:
-            if not done:
-                model.fit(**fit_data, epochs=epochs, initial_epoch=state["epoch"], verbose=0,
-                          callbacks=[_protocol_callback(rules, ckpt, state, bar, on_epoch)])
-        if state["epoch"] == 0:
-            raise ValueError("training ran no epoch (is there training data?)")
-    except BaseException:
-        if fresh and not (ckpt / "state.json").is_file():
-            shutil.rmtree(ckpt, ignore_errors=True)  # nothing to resume: leave nothing behind
-        raise
-    if state.get("compact"):
-        with scope if scope is not None else contextlib.nullcontext():
-            final_model = build_model()
-        load_compact(final_model, ckpt / f"{final}.npz")
-    else:
-        final_model = keras.models.load_model(ckpt / f"{final}.keras", compile=False)
-    return final_model, state
-
-
-def remove_checkpoint(ckpt: Path) -> None:
-    """Remove a finished run's checkpoint folder (and the parent when it is left empty)."""
-    shutil.rmtree(ckpt, ignore_errors=True)
-    try:
-        ckpt.parent.rmdir()
-    except OSError:
-        pass
+    if checkpoint is not None:
+        fitting.remove_checkpoint(checkpoint)
 
 
 def committed_or_run(config: ExperimentConfig, ds, find, committed_root: Path,

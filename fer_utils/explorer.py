@@ -223,7 +223,7 @@ class Explorer:
     def __init__(self, images: np.ndarray, labels: np.ndarray, points: np.ndarray,
                  baselines: Mapping[str, esmap.Baseline], consensus: ConsensusSet, *,
                  class_names: Sequence[str] | None = None, mesh=None) -> None:
-        from fer_utils.data import CLASS_NAMES
+        from fer_utils.dataset import CLASS_NAMES
 
         if not baselines:
             raise ValueError("give at least one baseline, e.g. {'training neutral': baseline}")

@@ -91,7 +91,7 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> np.ndarray:
                 im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
             im.load()
             im = ImageOps.exif_transpose(im)
-            rgb = _to_rgb(im)
+            rgb = to_rgb(im)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -103,8 +103,8 @@ def read_image(path: str | Path, *, max_side: int = MAX_SIDE) -> np.ndarray:
     return shrink(rgb, max_side)
 
 
-def _to_rgb(im) -> np.ndarray:
-    """Any Pillow image → RGB uint8."""
+def to_rgb(im) -> np.ndarray:
+    """Any Pillow image → RGB ``uint8`` (16-bit grey scaled, transparency on white)."""
     from PIL import Image
 
     if im.mode in ("I;16", "I;16B", "I;16L") or (im.mode == "I" and im.format == "PNG"):

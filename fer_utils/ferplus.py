@@ -30,7 +30,7 @@ as annotator noise).
 Images whose label is *unknown* or *NF* are dropped (``keep`` is False). With
 ``n_classes=7`` (the FER-2013 classes) images labelled *contempt* are dropped too and
 contempt votes are removed from soft targets; ``n_classes=8`` keeps contempt as class 7.
-Classes are always in the course order (:data:`fer_utils.data.CLASS_NAMES`, then contempt).
+Classes are always in the course order (:data:`fer_utils.dataset.CLASS_NAMES`, then contempt).
 Evaluation of FERPlus-trained models uses ``majority``.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils import paths
-from fer_utils.data import CLASS_NAMES, SPLITS, DataFormatError, FERDataset, ProtocolError
+from fer_utils.dataset import CLASS_NAMES, SPLITS, DataFormatError, FERDataset, ProtocolError
 
 FILE_COLUMNS: tuple[str, ...] = ("neutral", "happiness", "surprise", "sadness", "anger",
                                  "disgust", "fear", "contempt", "unknown", "NF")

@@ -6,13 +6,17 @@ training itself is :mod:`fer_utils.train`. Every model takes raw 48×48 grey FER
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-from fer_utils.data import FERDataset, stratified_limit
+from fer_utils.dataset import FERDataset
 from fer_utils.experiment import model_location
-from fer_utils.labels import evaluation_labels
+from fer_utils.labels import label_set
+from fer_utils.landmarks import dataset_landmarks
+from fer_utils.masks import LANDMARK_REGIONS, mask_images
+from fer_utils.metrics import classification_metrics
 from fer_utils.models import PORTABLE_SPEC, load_portable
 
 
@@ -21,8 +25,7 @@ def evaluation_indices(ds: FERDataset, split: str, labels: str = "fer", limit: i
     """The images of ``split`` a model trained on ``labels`` is scored on: those the label set
     keeps, stratified to ``limit`` with ``seed`` (an artifact's ``eval_limit`` and ``seed``: the
     same subset its ``metrics.json`` used)."""
-    y, keep, _ = evaluation_labels(ds, labels)
-    return stratified_limit(np.flatnonzero((ds.usage == split) & keep), y, limit, seed)
+    return label_set(ds, labels).indices(ds.usage, split, limit, seed, scoring=True)
 
 
 def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -42,6 +45,15 @@ def predict_proba(model, images: np.ndarray, batch_size: int = 256) -> np.ndarra
     out = [model(x[s:s + batch_size].astype(np.float32), training=False).numpy()
            for s in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+def score(model, images: np.ndarray, y: np.ndarray, class_names) -> dict:
+    """:func:`fer_utils.metrics.classification_metrics` of ``model``'s predictions for raw
+    ``images`` against the labels ``y``, with ``seconds``, the time the predictions took."""
+    t0 = time.perf_counter()
+    pred = predict_proba(model, images).argmax(axis=1)
+    seconds = time.perf_counter() - t0
+    return {**classification_metrics(y, pred, class_names), "seconds": round(seconds, 2)}
 
 
 def model_file(model: str | Path) -> Path:
@@ -82,7 +94,7 @@ def load_model_file(path: str | Path):
                          "one is damaged or something else): train or download it again")
     try:
         return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
+    except Exception as exc:  # any unreadable file is the user's to fix
         raise ValueError(f"{path.name}: not a readable Keras model "
                          f"({type(exc).__name__}: {exc})") from None
 
@@ -105,29 +117,24 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
         Missing or unreadable model file; unknown split or label set; a model whose input or
         number of classes does not fit the data.
     """
-    from fer_utils import metrics as M
-
     if split not in ds.splits:
         raise ValueError(f"no split {split!r} in {ds.source}; it has {list(ds.splits)}")
-    y, keep, names = evaluation_labels(ds, labels)
+    lab = label_set(ds, labels)
+    y, names = lab.eval_y, lab.eval_names
     if not hasattr(model, "predict"):
         model = load_model_file(model_file(model))
     if model.output_shape[-1] != len(names):
         raise ValueError(f"the model predicts {model.output_shape[-1]} classes but the label set "
                          f"{labels!r} has {len(names)} ({', '.join(names)})")
-    idx = evaluation_indices(ds, split, labels, limit, seed)
+    idx = lab.indices(ds.usage, split, limit, seed, scoring=True)
     images = ds.images[idx]
     if mask != "none":
-        from fer_utils.masks import mask_images
-
         points = None
-        if mask.startswith("lm-"):  # landmarks of the whole set: the cached ones are reused
-            from fer_utils.landmarks import dataset_landmarks
-
+        if mask in LANDMARK_REGIONS:  # landmarks of the whole set: the cached ones are reused
             points = dataset_landmarks(ds.images, progress=False).points[idx]
         images = mask_images(images, mask, points=points)[0]
     pred = predict_proba(model, images).argmax(axis=1)
-    return M.classification_metrics(y[idx], pred, names)
+    return classification_metrics(y[idx], pred, names)
 
 
 def tta_views(images: np.ndarray, *, flip: bool = True, shift: int = 2) -> list[np.ndarray]:

@@ -341,7 +341,7 @@ def task_model_path(model_path: str | Path | None = None, *, fetch: bool = True)
     cached.parent.mkdir(parents=True, exist_ok=True)
     try:
         with paths.atomic_path(cached) as tmp:
-            with urllib.request.urlopen(TASK_MODEL_URL, timeout=60) as r:  # noqa: S310 - fixed https URL
+            with urllib.request.urlopen(TASK_MODEL_URL, timeout=60) as r:  # a fixed https URL
                 tmp.write_bytes(r.read())
             got = _sha256(tmp)
             if got != TASK_MODEL_SHA256:
@@ -443,7 +443,7 @@ class LandmarkSet:
         """
         import pandas as pd
 
-        from fer_utils.data import CLASS_NAMES
+        from fer_utils.dataset import CLASS_NAMES
 
         names = list(class_names or CLASS_NAMES)
         groups = np.full(len(self), "all") if groups is None else np.asarray(groups)
@@ -563,7 +563,7 @@ def dataset_landmarks(images: np.ndarray, *, backend: str = "auto", upscale: int
         if cache and file.exists():
             try:
                 part = LandmarkSet.load(file)
-            except Exception:  # noqa: BLE001 - a damaged cache file is recomputed
+            except Exception:  # a damaged cache file is recomputed
                 part = None
         blocks.append((block, file, part))
     todo = sum(len(b) for b, _, p in blocks if p is None)

@@ -32,8 +32,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from fer_utils import experiment, paths, runtime
-from fer_utils.data import CLASS_NAMES
+from fer_utils import experiment, fitting, paths
+from fer_utils.dataset import CLASS_NAMES
 from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key
 
 INPUTS = ("esmap-reference", "esmap-pooled", "image")
@@ -46,10 +46,10 @@ INPUT_SCALE = {"esmap-reference": 1 / 255.0, "esmap-pooled": 10.0, "image": 1 / 
 class MapConfig(ExperimentConfig):
     """One ES-MAP classification experiment (every field is part of the artifact key): a
     model, an input (:data:`INPUTS`) and a protocol (:data:`PROTOCOLS`), with the budget
-    fields of :class:`fer_utils.train.ExperimentConfig` (batch 32 and patience 8 here) and the
-    optimisation fields of :class:`fer_utils.train.TrainConfig` (``optimizer``,
-    ``weight_decay``, ``schedule``, ``warmup_epochs``, ``label_smoothing``; added later, so
-    left out of the key while they hold their defaults). Quick mode trains on 600 images."""
+    and optimisation fields of :class:`fer_utils.experiment.ExperimentConfig` (batch 32 and
+    patience 8 here; the optimisation fields came later to this class, so they stay out of
+    its key while they hold their defaults: :attr:`ADDED_IN`). Quick mode trains on 600
+    images."""
 
     name: str = "esh"
     model: str = "esh_net"
@@ -58,17 +58,13 @@ class MapConfig(ExperimentConfig):
     protocol: str = "random-30-70"
     batch_size: int = 32
     patience: int = 8
-    optimizer: str = experiment.since(3, "adam")
-    weight_decay: float = experiment.since(3, 0.0)
-    schedule: str = experiment.since(3, "plateau")
-    warmup_epochs: int = experiment.since(3, 0)
-    label_smoothing: float = experiment.since(3, 0.0)
 
+    ADDED_IN: ClassVar[dict[str, int]] = dict.fromkeys(
+        ("optimizer", "weight_decay", "schedule", "warmup_epochs", "label_smoothing"), 3)
     QUICK_LIMITS: ClassVar[tuple[int, int, int]] = (600, 300, 2)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        experiment.check_optimization(self)
         from fer_utils.models import BUILDERS
 
         if self.input not in INPUTS:
@@ -229,7 +225,6 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         Landmarks of ``ds.images`` (default: :func:`fer_utils.landmarks.dataset_landmarks`,
         cached on disk).
     """
-    runtime.configure_onednn()
     from fer_utils import esmap, models
     from fer_utils.data import load_fer2013
 
@@ -243,7 +238,7 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     marks = _landmarks_of(ds, marks, progress)
 
     key = artifact_key(config, did)
-    experiment.seed_everything(config.seed)
+    fitting.seed_everything(config.seed)
     y = ds.labels
     tr, va, te_all, te = _split(config, ds, marks)
 
@@ -263,20 +258,20 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     def build():
         model = models.build(spec["builder"], **spec["kwargs"])
         steps = -(-len(x_tr) // config.batch_size)
-        model.compile(optimizer=experiment.make_optimizer(config, steps),
-                      loss=experiment.make_loss(config), metrics=["accuracy"])
+        model.compile(optimizer=fitting.make_optimizer(config, steps),
+                      loss=fitting.make_loss(config), metrics=["accuracy"])
         return model
 
     if va is None:  # the paper's protocol: fixed epochs, nothing selected on test data
-        rules = experiment.FitRules("accuracy", config.epochs + 1, config.epochs + 1, 1.0)
+        rules = fitting.FitRules("accuracy", config.epochs + 1, config.epochs + 1, 1.0)
     else:
-        rules = experiment.FitRules("val_accuracy", config.patience, config.lr_patience,
+        rules = fitting.FitRules("val_accuracy", config.patience, config.lr_patience,
                                     config.lr_factor)
-    ckpt = experiment.checkpoint_dir(f"esmap-{key}")
+    ckpt = fitting.checkpoint_dir(f"esmap-{key}")
     fit_data = {"x": x_tr.astype(np.float32), "y": eye[y[tr]], "batch_size": config.batch_size,
                 "shuffle": True,
                 "validation_data": None if va is None else (x_va.astype(np.float32), eye[y[va]])}
-    final, state = experiment.fit_resumable(
+    final, state = fitting.fit_resumable(
         build, fit_data, epochs=config.epochs, rules=rules, ckpt=ckpt, desc=key,
         progress=progress, final="best" if va is not None else "last")
     test, test_all = _test(final, x_te, y, te, te_all)
@@ -296,8 +291,8 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     # repeats are for the mean ± sd; one model per cell is enough
     keep = True if config.seed == 0 else "a repeated run (seed 0 of the same cell keeps its model)"
     out = root / key
-    experiment.finish_artifact(out, final, result, state["history"], spec=spec, keep_model=keep)
-    experiment.remove_checkpoint(ckpt)
+    experiment.finish_artifact(out, final, result, state["history"], spec=spec, keep_model=keep,
+                               checkpoint=ckpt)
     return MapArtifact(out, config, result, state["history"])
 
 
@@ -317,7 +312,7 @@ def _split(config: MapConfig, ds, marks):
     Train and validation hold only faces with landmarks; the test part holds every image of
     the test split (undetected ones count as errors end to end), ``detected test`` its faces.
     """
-    from fer_utils.data import stratified_limit
+    from fer_utils.dataset import stratified_limit
 
     y, found = ds.labels, marks.found
     tr_all, va_all, te_all = protocol_split(ds.usage, y, config.protocol, config.seed)
@@ -352,7 +347,6 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = Fal
     ``FileNotFoundError`` for an artifact that keeps metrics only, and ``ValueError`` when
     ``ds`` is not the data it was trained on.
     """
-    runtime.configure_onednn()
     from fer_utils import esmap
     from fer_utils.data import load_fer2013
 

@@ -194,16 +194,20 @@ def mask_images(images: np.ndarray, name: str, *, points: np.ndarray | None = No
                 fill: float | str = 0.0) -> tuple[np.ndarray, MaskSet]:
     """Cover a whole image array with one mask: ``(masked images, MaskSet)``.
 
-    Landmark masks find the landmarks themselves when ``points`` is not given
-    (:func:`fer_utils.landmarks.dataset_landmarks`, cached on disk). ``"none"`` returns the
-    images unchanged.
+    Landmark masks need the faces' Face Mesh landmarks, ``points`` (N, 468, 3), e.g.
+    ``fer_utils.landmarks.dataset_landmarks(images).points`` (cached on disk). ``"none"``
+    returns the images unchanged.
+
+    Raises
+    ------
+    ValueError
+        An unknown mask, or a landmark mask without ``points``.
     """
     _check(name)
     images = np.asarray(images)
     if name in LANDMARK_REGIONS and points is None:
-        from fer_utils.landmarks import dataset_landmarks
-
-        points = dataset_landmarks(images).points
+        raise ValueError(f"the mask {name!r} covers a region found by landmarks: pass "
+                         "points=fer_utils.landmarks.dataset_landmarks(images).points")
     ms = region_masks(name, len(images), images.shape[1:3], points)
     if name == "none":
         return images, ms

@@ -317,7 +317,7 @@ def _application_base(ctor, *, weights: str | None, input_shape: tuple, **kwargs
     try:
         return ctor(include_top=False, weights="imagenet", input_shape=input_shape,
                     **kwargs), "imagenet"
-    except Exception as exc:  # noqa: BLE001 - urllib, HTTP and file errors all mean "not here"
+    except Exception as exc:  # urllib, HTTP and file errors all mean "not here"
         if weights == "auto":
             return ctor(include_top=False, weights=None, input_shape=input_shape,
                         **kwargs), "scratch"

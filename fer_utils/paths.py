@@ -84,7 +84,7 @@ def artifacts_dir(committed: bool = False) -> Path:
 
 
 def checkpoints_dir() -> Path:
-    """Checkpoints of training runs in progress (:func:`fer_utils.experiment.checkpoint_dir`):
+    """Checkpoints of training runs in progress (:func:`fer_utils.fitting.checkpoint_dir`):
     ``<repo>/checkpoints`` when artifacts go to the repository's ``data/`` (a small checkpoint
     may be committed, so a long run continues on the next machine), else a hidden
     ``.checkpoints`` folder beside the artifacts. Never inside ``data/``."""

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_utils.data import CLASS_NAMES, DataFormatError
+from fer_utils.dataset import CLASS_NAMES, DataFormatError
 
 JAFFE_CODES = {"AN": "angry", "DI": "disgust", "FE": "fear", "HA": "happy", "NE": "neutral",
                "SA": "sad", "SU": "surprise"}

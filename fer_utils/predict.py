@@ -63,7 +63,7 @@ def class_names_for(path: Path, n_outputs: int) -> tuple[str, ...]:
     """Class names of a model: from its artifact's metrics.json, else by output size."""
     import json
 
-    from fer_utils.data import CLASS_NAMES
+    from fer_utils.dataset import CLASS_NAMES
 
     m = path.parent / "metrics.json"
     if m.is_file():
@@ -95,7 +95,6 @@ class Classifier:
     def __init__(self, model=None, backend: str = "tflite", *, class_names=None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        runtime.configure_onednn()
         import keras
 
         if isinstance(model, keras.Model):

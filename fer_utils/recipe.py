@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fer_utils import ensemble, paths, train
+from fer_utils import ensemble, experiment, paths, train
 from fer_utils.experiment import Artifact, DataRef, Scores
 
 
@@ -80,8 +80,8 @@ def ensemble_candidates(steps: list[Artifact], ds) -> list[Path]:
     """The steps' artifacts and every :data:`ENSEMBLE_CANDIDATES` artifact committed for
     ``ds`` (in that order), keeping only models trained on FER-2013's labels with no mask."""
     data = DataRef.of(ds)
-    found = [a for a in (train.find_artifact(train.TrainConfig.named(name), data,
-                                             paths.committed_dir())
+    found = [a for a in (experiment.find_artifact(train.TrainConfig.named(name), data,
+                                                  paths.committed_dir())
                          for name in ENSEMBLE_CANDIDATES) if a is not None]
     return [a.path for a in [*steps, *found]
             if a.config.labels == "fer" and a.config.mask == "none"]

@@ -26,9 +26,14 @@ The course therefore turns oneDNN **on** and keeps that op out of its models:
 * :func:`check_training_safe` refuses, before any training step, a model that still holds
   the crashing pattern (an older saved mini-Xception, a ``keras.applications`` ResNet on large
   inputs) while oneDNN is on, with what to do instead: a clear error, never a crash;
-* the setting is made on every path: a startup hook (``fer_utils_startup.pth``) installed
-  with the package, ``import fer_utils``, the Makefile, ``.ci/run``, ``conftest.py`` and every
-  chapter's first cell set ``TF_ENABLE_ONEDNN_OPTS=1`` unless the user chose a value.
+* the setting has one owner, :func:`configure_onednn` (:data:`ONEDNN_DEFAULT`), which
+  ``import fer_utils`` runs before anything of the package can import TensorFlow. One
+  documented exception: the startup hook ``fer_utils/_startup/fer_utils_startup.pth``,
+  installed with the package, sets the same value when any Python process of the
+  environment starts (a notebook that imports TensorFlow before ``fer_utils``); a ``.pth``
+  line must not import the package, so it repeats the value, and ``tests/test_runtime.py``
+  checks that it equals :data:`ONEDNN_DEFAULT`. ``scripts/benchmark_training.py`` sets the
+  variable itself per engine, to measure both.
 
 A user who exports ``TF_ENABLE_ONEDNN_OPTS=0`` gets the slower, oneDNN-free kernels for
 everything; :func:`onednn_status` reports the setting of the process.
@@ -178,7 +183,7 @@ class quiet_native:
             try:
                 sys.stdout.flush()
                 sys.stderr.flush()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             os.dup2(self._saved[0], 1)
             os.dup2(self._saved[1], 2)

@@ -339,7 +339,7 @@ def average_figure(rows: dict, images: np.ndarray, labels: np.ndarray, class_nam
     without faces in a row are left blank."""
     import matplotlib.pyplot as plt
 
-    from fer_utils.data import CLASS_NAMES
+    from fer_utils.dataset import CLASS_NAMES
 
     names = list(class_names or CLASS_NAMES)
     rows = {k: v if isinstance(v, tuple) else (v, images, labels) for k, v in rows.items()}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_utils import paths, sources
+from fer_utils import experiment, paths, sources
 from fer_utils.experiment import DataRef, Scores
 
 #: the data of the book's committed artifacts
@@ -138,7 +138,7 @@ class Evidence:
         """``metrics.json`` of the named training config on FER-2013, or None."""
         from fer_utils import train
 
-        art = train.find_artifact(train.TrainConfig.named(name), FER2013, self.folder)
+        art = experiment.find_artifact(train.TrainConfig.named(name), FER2013, self.folder)
         return None if art is None else art.metrics
 
     def map_metrics(self, prefix: str) -> list[dict]:

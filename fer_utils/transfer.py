@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
-from fer_utils import runtime
+from fer_utils import fitting
+from fer_utils import metrics as M
+from fer_utils import models as models_
+from fer_utils.inference import predict_proba
+from fer_utils.labels import label_set
+from fer_utils.train import TrainConfig  # its default augmentation
 
 
 def _fit(model, train_ds, val_ds, epochs: int, *, patience: int | None, progress: bool) -> dict:
@@ -62,24 +65,19 @@ def fine_tune(ds, model="resnet50", *, weights: str | None = "auto", head_epochs
     ``history`` per phase, ``trainable`` weight counts per phase, ``PublicTest`` and
     ``PrivateTest`` metrics; and the fine-tuned ``keras.Model``.
     """
-    runtime.configure_onednn()
     import keras
-
-    from fer_utils import metrics as M
-    from fer_utils import models as models_
-    from fer_utils import train as T
 
     keras.utils.set_random_seed(seed)
     if isinstance(model, str):
         model = models_.build(model, input_shape=(48, 48, 1), weights=weights)
     origin = "imagenet" if "imagenet" in model.name else "scratch"
-    y, targets, keep, names = T.prepare_labels(ds, "fer")
-    tr = T.stratified_limit(np.flatnonzero((ds.usage == "Training") & keep), y, train_limit, seed)
-    va = T.stratified_limit(np.flatnonzero((ds.usage == "PublicTest") & keep), y, eval_limit, seed)
-    cfg = T.TrainConfig(seed=seed)
-    train_ds = T.make_dataset(ds.images[tr], targets[tr], batch_size=batch_size, shuffle=True,
-                              augment=T.augmenter(cfg) if augment else None, seed=seed)
-    val_ds = T.make_dataset(ds.images[va], targets[va], batch_size=256, shuffle=False)
+    labels = label_set(ds, "fer")
+    tr = labels.indices(ds.usage, "Training", train_limit, seed)
+    va = labels.indices(ds.usage, "PublicTest", eval_limit, seed)
+    train_ds = fitting.make_dataset(ds.images[tr], labels.targets[tr], batch_size=batch_size,
+                                    shuffle=True, seed=seed,
+                                    augment=fitting.augmenter(TrainConfig(seed=seed)) if augment else None)
+    val_ds = fitting.make_dataset(ds.images[va], labels.targets[va], batch_size=256, shuffle=False)
 
     result = {"model": model.name, "weights": origin, "n_train": int(len(tr)),
               "history": {}, "trainable": {}, "seconds": {}}
@@ -97,7 +95,7 @@ def fine_tune(ds, model="resnet50", *, weights: str | None = "auto", head_epochs
                                         progress=progress)
         result["seconds"][phase] = round(time.perf_counter() - t0, 1)
     for split in ("PublicTest", "PrivateTest"):
-        idx = T.stratified_limit(np.flatnonzero((ds.usage == split) & keep), y, eval_limit, seed)
-        pred = T.predict_proba(model, ds.images[idx]).argmax(axis=1)
-        result[split] = M.classification_metrics(y[idx], pred, names)
+        idx = labels.indices(ds.usage, split, eval_limit, seed, scoring=True)
+        pred = predict_proba(model, ds.images[idx]).argmax(axis=1)
+        result[split] = M.classification_metrics(labels.eval_y[idx], pred, labels.eval_names)
     return result, model

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fer_utils.data import CLASS_NAMES
+from fer_utils.dataset import CLASS_NAMES
 
 # Colour-blind-safe palette (seaborn "colorblind", surprise darkened to read on white),
 # fixed per class across the book.

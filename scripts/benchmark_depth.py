@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 
 import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
-from fer_utils import bench, data, models, train
+from fer_utils import bench, data, fitting, models, train
+from fer_utils.inference import predict_proba
 
 
 def main() -> None:
@@ -26,10 +27,10 @@ def main() -> None:
         model = models.build(config.model, **config.model_args)
         model.compile("adam", "categorical_crossentropy")
         epoch = bench.seconds_per_epoch(model, tr.images, tr.labels, batch_size=config.batch_size,
-                                        steps=args.steps, augment=train.augmenter(config),
+                                        steps=args.steps, augment=fitting.augmenter(config),
                                         n_epoch_images=len(tr))
-        train.predict_proba(model, test.images[:256])  # trace once
-        evaluate = bench.time_call(lambda: train.predict_proba(model, test.images))
+        predict_proba(model, test.images[:256])  # trace once
+        evaluate = bench.time_call(lambda: predict_proba(model, test.images))
         rows[depth] = {"params": models.count_params(model), "seconds_per_epoch": round(epoch, 2),
                        "private_test_seconds": round(evaluate, 3), "n_private_test": len(test)}
         print(depth, rows[depth], flush=True)

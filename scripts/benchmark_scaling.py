@@ -26,8 +26,8 @@ mirrored = sys.argv[1] == "mirrored"
 if mirrored:
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from fer_utils import models, train
-strategy, replicas = train.distribution("mirrored" if mirrored else "none")
+from fer_utils import fitting, models
+strategy, replicas = fitting.distribution("mirrored" if mirrored else "none")
 with strategy.scope() if strategy else __import__("contextlib").nullcontext():
     model = models.build("vgg_net")
     model.compile("adam", "categorical_crossentropy")

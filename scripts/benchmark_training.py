@@ -38,7 +38,7 @@ def measure(label: str, engine: str, seconds: float, pipeline: str) -> dict:
     import numpy as np
 
     import fer_utils  # noqa: F401
-    from fer_utils import models, runtime, train
+    from fer_utils import fitting, models, runtime, train
 
     kind, kwargs = MODELS[label]
     model = models.build(kind, **kwargs)
@@ -55,8 +55,8 @@ def measure(label: str, engine: str, seconds: float, pipeline: str) -> dict:
         it = (batches[i % len(batches)] for i in range(10**9))
     else:  # the course's tf.data pipeline, with or without augmentation
         cfg = train.TrainConfig()
-        ds = train.make_dataset(x, y, batch_size=BATCH, shuffle=True,
-                                augment=train.augmenter(cfg) if pipeline == "augment" else None)
+        ds = fitting.make_dataset(x, y, batch_size=BATCH, shuffle=True,
+                                augment=fitting.augmenter(cfg) if pipeline == "augment" else None)
         it = iter(ds.repeat())
     for _ in range(3):  # tracing / compiling, not timed
         model.train_on_batch(*next(it))

@@ -23,7 +23,9 @@ import numpy as np
 import fer_utils  # noqa: F401
 from fer_utils import bench, calibration, ensemble, experiment, paths, train
 from fer_utils.data import load_fer2013
+from fer_utils.experiment import DataRef
 from fer_utils.inference import load_model_file, model_file, predict_proba
+from fer_utils.labels import evaluation_labels
 
 
 def calibrate(folder: Path, ds) -> dict:
@@ -37,7 +39,7 @@ def calibrate(folder: Path, ds) -> dict:
 
 def greedy_members(candidates: list[Path], ds, first: Path, max_members: int = 4) -> list[Path]:
     """Add, one at a time, the candidate that most raises the ensemble's PublicTest accuracy."""
-    y, keep, _ = train.evaluation_labels(ds, "fer")
+    y, keep, _ = evaluation_labels(ds, "fer")
     idx = np.flatnonzero((ds.usage == "PublicTest") & keep)
     probs = {c: predict_proba(load_model_file(model_file(c)), ds.images[idx]) for c in candidates}
     chosen = [first]
@@ -62,12 +64,12 @@ def main() -> None:
     args = parser.parse_args()
     ds = load_fer2013(allow_sample=False, progress=False)
     root = paths.committed_dir()
-    recipe = [train.find_artifact(train.TrainConfig.named(n), train.data_id(ds), root)
+    recipe = [experiment.find_artifact(train.TrainConfig.named(n), DataRef.of(ds), root)
               for n in args.recipe]
     recipe = [a for a in recipe if a is not None]
     if not recipe:
         raise SystemExit("no finished recipe artifact: train it first (scripts/run_recipe.sh)")
-    default = train.find_artifact(train.TrainConfig.named("realtime/mx-fer"), train.data_id(ds), root)
+    default = experiment.find_artifact(train.TrainConfig.named("realtime/mx-fer"), DataRef.of(ds), root)
     for art in recipe + [default]:
         c = calibrate(art.path, ds)
         print(f"{art.path.name}: T = {c['temperature']}, ECE {c['ece_before']} -> {c['ece_after']}")

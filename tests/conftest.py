@@ -9,7 +9,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from fer_utils.data import CLASS_NAMES
+from fer_utils.dataset import CLASS_NAMES
 
 N_ROWS = 30
 USAGE = ["Training"] * 20 + ["PublicTest"] * 5 + ["PrivateTest"] * 5

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from fer_utils import affectnet as A
-from fer_utils.data import DataFormatError
+from fer_utils.dataset import DataFormatError
 from fer_utils.ferplus import CLASS_NAMES_8
 
 # code → expected course class name; 8–10 are dropped

@@ -58,7 +58,7 @@ def test_artifact_is_complete_small_and_keyed_by_its_config(art):
     m = json.loads((art / "metrics.json").read_text())
     config = T.TrainConfig.from_dict(m["config"])
     assert config == T.TrainConfig.from_json(art / "config.json")
-    assert art.name == T.artifact_key(config, DataRef.official_fer2013())
+    assert art.name == experiment.artifact_key(config, DataRef.official_fer2013())
     assert m["data"] == "fer2013", "committed artifacts come from full runs on the real data"
     assert m["data_fingerprint"] == data.FER2013_FINGERPRINT
     # a committed artifact is one of the shipped configs exactly (never a quick-mode variant);
@@ -165,7 +165,7 @@ def test_esmap_artifact_is_complete_and_keyed_by_its_config(art):
     m = json.loads((art / "metrics.json").read_text())
     config = mapnet.MapConfig.from_dict(m["config"])
     assert config == mapnet.MapConfig.from_dict(json.loads((art / "config.json").read_text()))
-    assert art.name == T.artifact_key(config, DataRef.official_fer2013())
+    assert art.name == experiment.artifact_key(config, DataRef.official_fer2013())
     assert m["data"] == "fer2013" and config.eval_limit is None
     assert m["data_fingerprint"] == data.FER2013_FINGERPRINT
     assert (art / "history.json").is_file() and not (art / "checkpoint").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from fer_utils import audit
-from fer_utils.data import CLASS_NAMES, FERDataset
+from fer_utils.dataset import CLASS_NAMES, FERDataset
 
 
 def make(images, labels, usage):

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fer_utils import cli, data, paths
-from fer_utils.data import DataFormatError, read_fer2013_csv, read_image_folders
+from fer_utils import cli, dataset, paths
+from fer_utils.data import read_fer2013_csv, read_image_folders
+from fer_utils.dataset import DataFormatError
 from fer_utils.faces import ImageError, ImageWarning, read_image
 from fer_utils.sample import make_sample, sample_photos
 
@@ -317,7 +318,7 @@ def test_csv_rows_parse_exactly_or_fail_cleanly(tmp_path, label, usage, edits, l
     pixels = " ".join(tokens)
     f = _csv(tmp_path, HEADER + f"{label},{pixels},{usage}\n")
     values = pixels.split()  # spaces around or between values are not errors
-    valid = (label in {str(i) for i in range(7)} and usage in data.SPLITS
+    valid = (label in {str(i) for i in range(7)} and usage in dataset.SPLITS
              and len(values) == 2304 and all(t.isdigit() and int(t) <= 255 for t in values))
     try:
         ds = read_fer2013_csv(f, progress=False)

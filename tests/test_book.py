@@ -1,6 +1,7 @@
 """The book's structure and the committed notebooks, as readers will meet them."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -8,7 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fer_utils import book
+
 ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("setup_cells", ROOT / "scripts" / "setup_cells.py")
+setup_cells = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(setup_cells)
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -51,15 +57,11 @@ def test_book_renders_committed_outputs_and_fails_on_errors():
     assert CONFIG["launch_buttons"]["colab_url"] and CONFIG["launch_buttons"]["binderhub_url"]
 
 
-@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
-def test_first_cell_installs_in_colab_from_the_configured_repository(nb_path):
-    nb = load(nb_path)
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    src = "".join(first["source"])
+def test_setup_cell_template_installs_from_the_repository_and_checks_replacements():
+    src = book.setup_cell("https://example.org/r")
     assert 'if "google.colab" in sys.modules:' in src
-    assert f"git+{CONFIG['repository']['url']}" in src, "repository URL differs from _config.yml"
-    assert "TF_ENABLE_ONEDNN_OPTS" in src and "import fer_utils" not in src
+    assert 'git+https://example.org/r"' in src
+    assert "TF_ENABLE_ONEDNN_OPTS" not in src and "import fer_utils" not in src  # runtime's
     # data is fetched in Colab only, and only from a source the reader chooses
     assert "DATA_SOURCE = None" in src
     guarded = src.split('if "google.colab" in sys.modules:', 1)[1]
@@ -68,6 +70,18 @@ def test_first_cell_installs_in_colab_from_the_configured_repository(nb_path):
     before, after = guarded.split("%pip install", 1)
     assert "loaded, t0 = set(sys.modules), time.time()" in before
     assert after.index("colab.restart_if_replaced(loaded, t0)") < after.index("get_data")
+    assert "enable_custom_widget_manager" not in src
+    assert "enable_custom_widget_manager" in book.setup_cell("u", widgets=True)
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_is_the_setup_cell_of_the_configured_repository(nb_path):
+    """Written by scripts/setup_cells.py from _config.yml (the address's one home)."""
+    nb = load(nb_path)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "".join(first["source"]) == setup_cells.expected(nb, CONFIG["repository"]["url"]), (
+        "the set-up cell differs from fer_utils.book.setup_cell: run scripts/setup_cells.py")
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS + APPENDIX, ids=lambda p: p.name)

@@ -11,8 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from fer_utils import data, paths
-from fer_utils.data import DataFormatError, ProtocolError, load_fer2013
+from fer_utils import data, dataset, paths
+from fer_utils.data import load_fer2013
+from fer_utils.dataset import DataFormatError, ProtocolError, stratified_limit
 from tests.conftest import csv_text
 
 
@@ -54,7 +55,7 @@ def test_image_folder_layout(image_folders, truth):
     # files named PublicTest_*/PrivateTest_* keep their split
     assert ds.split_sizes() == {"Training": 20, "PublicTest": 5, "PrivateTest": 5}
     # same images and labels, in a different (folder) order
-    key = lambda imgs, labs: sorted((im.tobytes(), int(l)) for im, l in zip(imgs, labs))  # noqa: E731
+    key = lambda imgs, labs: sorted((im.tobytes(), int(l)) for im, l in zip(imgs, labs))
     assert key(ds.images, ds.labels) == key(truth["images"], truth["labels"])
     assert any("no csv row order" in n for n in ds.report.notes)
 
@@ -255,7 +256,7 @@ def test_image_folder_bad_files(tmp_path, truth):
 
 def test_dataset_rejects_wrong_shapes():
     with pytest.raises(DataFormatError, match=r"\(N, 48, 48\) uint8"):
-        data.FERDataset(images=np.zeros((2, 32, 32), np.uint8), labels=np.zeros(2, int),
+        dataset.FERDataset(images=np.zeros((2, 32, 32), np.uint8), labels=np.zeros(2, int),
                         usage=np.array(["Training"] * 2), rows=np.arange(2), source="t")
 
 
@@ -277,7 +278,7 @@ def test_quick_mode_artifacts_stay_out_of_the_repository(monkeypatch):
 
 
 def test_quick_subset_keeps_blanks_and_row_order(monkeypatch):
-    from fer_utils.data import FERDataset
+    from fer_utils.dataset import FERDataset
 
     rng = np.random.default_rng(0)
     usage = np.array(["Training"] * 60 + ["PublicTest"] * 20 + ["PrivateTest"] * 20)
@@ -318,3 +319,18 @@ def test_atomic_path_replaces_on_success_and_leaves_the_old_file_on_failure(tmp_
             raise RuntimeError("killed while writing")
     assert np.load(target).tolist() == [0, 1, 2]          # the old file, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.npy"]   # no leftovers
+
+
+def test_stratified_limit_keeps_the_balance_and_handles_near_complete_subsets():
+    labels = np.repeat(np.arange(7), [400, 50, 300, 700, 500, 300, 250])
+    idx = np.arange(len(labels))
+    part = stratified_limit(idx, labels, 500, seed=0)
+    assert len(part) == 500 and len(np.unique(part)) == 500 and (np.diff(part) > 0).all()
+    share = np.bincount(labels[part], minlength=7) / 500
+    assert np.abs(share - np.bincount(labels, minlength=7) / len(labels)).max() < 0.01
+    assert (stratified_limit(idx, labels, 500, seed=0) == part).all()       # seeded
+    assert (stratified_limit(idx, labels, None, seed=0) == idx).all()
+    # all but one image: a stratified split cannot leave one of each class out
+    almost = stratified_limit(idx, labels, len(idx) - 1, seed=0)
+    assert len(almost) == len(idx) - 1 and set(almost) <= set(idx)
+    assert len(stratified_limit(idx, labels, 3, seed=1)) == 3            # fewer than classes

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
-from fer_utils import experiment, paths
+from fer_utils import experiment, fitting, paths
 from fer_utils import train as T
 from fer_utils.data import FER2013_FINGERPRINT
-from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key, since
+from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key
 from fer_utils.sample import make_sample
 from tests.test_train import TINY  # one tiny config for both modules
 
@@ -33,7 +34,8 @@ def test_a_field_added_later_does_not_rekey_until_used():
     @dataclass(frozen=True)
     class New(ExperimentConfig):
         name: str = "x"
-        new_option: float = since(experiment.KEY_SCHEMA + 1, 0.0)
+        new_option: float = 0.0
+        ADDED_IN: ClassVar[dict[str, int]] = {"new_option": experiment.KEY_SCHEMA + 1}
 
     ref = DataRef("fer2013", FER2013_FINGERPRINT)
     assert artifact_key(New(), ref) == artifact_key(Old(), ref)
@@ -74,14 +76,14 @@ def test_a_failed_training_leaves_nothing(sample, arts, monkeypatch):
     with pytest.raises(RuntimeError, match="build failed"):
         T.train(TINY, sample, progress=False)
     assert not arts.exists() or not [p for p in arts.iterdir() if not p.name.startswith(".")]
-    assert not experiment.checkpoint_dir(T.artifact_key(TINY, DataRef.of(sample))).exists()
+    assert not fitting.checkpoint_dir(experiment.artifact_key(TINY, DataRef.of(sample))).exists()
 
 
 def test_checkpoints_live_outside_the_committed_data(monkeypatch):
     monkeypatch.delenv("FER_ARTIFACTS_DIR", raising=False)
     monkeypatch.setenv("FER_QUICK", "0")
     assert paths.checkpoints_dir() == paths.repo_root() / "checkpoints"
-    assert paths.artifacts_dir() not in experiment.checkpoint_dir("k").parents
+    assert paths.artifacts_dir() not in fitting.checkpoint_dir("k").parents
 
 
 def test_recipe_options_train(sample, arts):
@@ -99,10 +101,10 @@ def test_random_erasing_fills_rectangles_with_noise():
 
     x = tf.zeros((64, 48, 48, 1))
     gen = tf.random.Generator.from_seed(0)
-    out = T.random_erase(x, 1.0, gen).numpy()
+    out = fitting.random_erase(x, 1.0, gen).numpy()
     changed = (out != 0).reshape(64, -1).mean(1)
     assert (changed > 0.01).all() and (changed < 0.3).all()
-    assert (T.random_erase(x, 0.0, gen).numpy() == 0).all()
+    assert (fitting.random_erase(x, 0.0, gen).numpy() == 0).all()
 
 
 def test_committed_artifacts_sit_under_their_key():

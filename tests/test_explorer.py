@@ -9,9 +9,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-from fer_utils import esmap  # noqa: E402
+from fer_utils import esmap
 from fer_utils import explorer as X
-from fer_utils.landmarks import N_LANDMARKS, REGION_NAMES, REGIONS  # noqa: E402
+from fer_utils.landmarks import N_LANDMARKS, REGION_NAMES, REGIONS
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from fer_utils import ferplus as fp
-from fer_utils.data import CLASS_NAMES, DataFormatError, ProtocolError, load_fer2013
+from fer_utils.data import load_fer2013
+from fer_utils.dataset import CLASS_NAMES, DataFormatError, ProtocolError
 
 C = {n: i for i, n in enumerate(fp.VOTE_NAMES)}
 

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from fer_utils import posed as P
-from fer_utils.data import CLASS_NAMES, DataFormatError
+from fer_utils.dataset import CLASS_NAMES, DataFormatError
 
 SUBJECTS = ["KA", "KL", "KM"]
 

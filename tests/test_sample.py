@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fer_utils import sample
-from fer_utils.data import CLASS_NAMES
+from fer_utils.dataset import CLASS_NAMES
 
 SMALL = {"Training": 300, "PublicTest": 60, "PrivateTest": 60}
 
@@ -94,7 +94,7 @@ def test_labels_are_noisy_but_mostly_right():
 def test_a_linear_model_learns_well_above_chance():
     ds = sample.make_sample()
     tr, te = ds.split("Training"), ds.split("PublicTest")
-    x = lambda d: d.images.reshape(len(d), -1) / 255.0  # noqa: E731
+    x = lambda d: d.images.reshape(len(d), -1) / 255.0
     model = _pixel_model().fit(x(tr), tr.labels)
     acc = np.mean(model.predict(x(te)) == te.labels)
     majority = np.bincount(te.labels).max() / len(te)

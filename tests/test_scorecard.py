@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from fer_utils import scorecard, sources, train
+from fer_utils import experiment, scorecard, sources, train
 from fer_utils.scorecard import Claim, Measurement
 
 
@@ -17,7 +17,7 @@ def _claim(kind="reproduce", published=0.5, tolerance=0.0, higher=True, unit="%"
 def _fake_artifact(root, name, accuracy, **extra):
     """A finished metrics-only artifact of the named config, as train.train would leave it."""
     config = train.TrainConfig.named(name)
-    path = root / train.artifact_key(config, scorecard.FER2013)
+    path = root / experiment.artifact_key(config, scorecard.FER2013)
     path.mkdir(parents=True)
     metrics = {"config": config.to_dict(), "data": "fer2013", "model_kept": "no: test fixture",
                "params": 58_423, "PrivateTest": {"accuracy": accuracy, "macro_f1": accuracy - 0.1},
@@ -161,7 +161,7 @@ def test_esmap_gain_is_maps_minus_images_over_the_paper_protocol_runs(tmp_path):
     from fer_utils import mapnet
 
     def fake_map(config, accuracy):
-        path = tmp_path / "esmap" / train.artifact_key(config, scorecard.FER2013)
+        path = tmp_path / "esmap" / experiment.artifact_key(config, scorecard.FER2013)
         path.mkdir(parents=True)
         (path / "metrics.json").write_text(json.dumps(
             {"config": config.to_dict(), "test": {"accuracy": accuracy},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fer_utils import sources as S
-from fer_utils.data import CLASS_NAMES
+from fer_utils.dataset import CLASS_NAMES
 
 
 def test_kroening_tables_have_every_class_and_the_anchor_headlines():

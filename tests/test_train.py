@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from fer_utils import cli, experiment
+from fer_utils import cli, experiment, fitting, inference
 from fer_utils import train as T
 from fer_utils.experiment import DataRef
 
@@ -31,14 +31,14 @@ def test_config_json_roundtrip_and_unknown_keys(tmp_path):
 
 def test_artifact_key_depends_on_config_and_data(sample):
     ref = DataRef.of(sample)
-    k = T.artifact_key(TINY, ref)
-    assert k == T.artifact_key(T.TrainConfig.from_dict(TINY.to_dict()), ref)
-    assert k != T.artifact_key(TINY, DataRef("sample", "0" * 16))
-    assert k != T.artifact_key(TINY.replace(seed=1), ref)
+    k = experiment.artifact_key(TINY, ref)
+    assert k == experiment.artifact_key(T.TrainConfig.from_dict(TINY.to_dict()), ref)
+    assert k != experiment.artifact_key(TINY, DataRef("sample", "0" * 16))
+    assert k != experiment.artifact_key(TINY.replace(seed=1), ref)
     assert k.startswith("tiny-sample-")
     # the key follows the content of the data, not its name: a subset is other data
     part = sample.subset(np.arange(900))
-    assert DataRef.of(part).name == "sample" and T.artifact_key(TINY, DataRef.of(part)) != k
+    assert DataRef.of(part).name == "sample" and experiment.artifact_key(TINY, DataRef.of(part)) != k
 
 
 def test_train_writes_the_artifact_then_loads_it(sample, arts, monkeypatch):
@@ -85,7 +85,7 @@ def test_a_residual_network_trains_with_onednn_on(sample, arts):
 def _interrupt_after_each_epoch(monkeypatch):
     """Make every epoch end with a KeyboardInterrupt once its checkpoint is written (a run killed
     between epochs); returns the real callback factory, to put back for the resumed run."""
-    original = experiment._protocol_callback
+    original = fitting._protocol_callback
 
     def interrupting(config, ckpt, state, bar, on_epoch=None):
         cb = original(config, ckpt, state, bar, on_epoch)
@@ -98,7 +98,7 @@ def _interrupt_after_each_epoch(monkeypatch):
         cb.on_epoch_end = on_epoch_end
         return cb
 
-    monkeypatch.setattr(experiment, "_protocol_callback", interrupting)
+    monkeypatch.setattr(fitting, "_protocol_callback", interrupting)
     return original
 
 
@@ -106,12 +106,12 @@ def test_interrupted_run_resumes(sample, arts, monkeypatch):
     original = _interrupt_after_each_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         T.train(TINY, sample, progress=False)
-    key = T.artifact_key(TINY, DataRef.of(sample))
+    key = experiment.artifact_key(TINY, DataRef.of(sample))
     assert not (arts / key).exists(), "an unfinished run writes no artifact"
-    ckpt = experiment.checkpoint_dir(key)
+    ckpt = fitting.checkpoint_dir(key)
     first = json.loads((ckpt / "state.json").read_text())
     assert first["epoch"] == 1
-    monkeypatch.setattr(experiment, "_protocol_callback", original)
+    monkeypatch.setattr(fitting, "_protocol_callback", original)
     art = T.train(TINY, sample, progress=False)
     assert not ckpt.exists(), "the checkpoint goes when the run ends"
     assert art.metrics["epochs_trained"] == 2
@@ -122,18 +122,18 @@ def test_interrupted_run_resumes(sample, arts, monkeypatch):
 def test_a_large_run_keeps_a_compact_checkpoint_and_resumes_from_it(sample, arts, monkeypatch):
     """Above COMPACT_ABOVE_BYTES a run's checkpoint is float16 arrays (last.npz with the
     optimizer, best.npz), small enough to commit; the run resumes from it and finishes."""
-    monkeypatch.setattr(experiment, "COMPACT_ABOVE_BYTES", 1000)  # every model is large now
+    monkeypatch.setattr(fitting, "COMPACT_ABOVE_BYTES", 1000)  # every model is large now
     original = _interrupt_after_each_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         T.train(TINY, sample, progress=False)
-    ckpt = experiment.checkpoint_dir(T.artifact_key(TINY, DataRef.of(sample)))
+    ckpt = fitting.checkpoint_dir(experiment.artifact_key(TINY, DataRef.of(sample)))
     assert sorted(p.name for p in ckpt.iterdir()) == ["best.npz", "last.npz", "state.json"]
     first = json.loads((ckpt / "state.json").read_text())
     assert first["compact"] and first["epoch"] == 1
     with np.load(ckpt / "last.npz") as z:
         assert all(z[k].dtype == np.float16 for k in z.files if k.startswith("w"))
         assert any(k.startswith("o") for k in z.files)  # the optimizer's state is kept
-    monkeypatch.setattr(experiment, "_protocol_callback", original)
+    monkeypatch.setattr(fitting, "_protocol_callback", original)
     art = T.train(TINY, sample, progress=False)
     assert art.metrics["epochs_trained"] == 2 and len(art.history["loss"]) == 2
     assert art.history["loss"][0] == first["history"]["loss"][0]
@@ -147,9 +147,9 @@ def test_compact_checkpoint_that_does_not_fit_the_model_is_refused(tmp_path):
     from fer_utils import models
 
     a, b = models.build("cnn", depth=3, width=8), models.build("cnn", depth=4, width=8)
-    experiment.save_compact(a, tmp_path / "a.npz", optimizer=False)
+    fitting.save_compact(a, tmp_path / "a.npz", optimizer=False)
     with pytest.raises(ValueError, match="does not fit"):
-        experiment.load_compact(b, tmp_path / "a.npz")
+        fitting.load_compact(b, tmp_path / "a.npz")
 
 
 def test_the_recipes_network_needs_the_compact_form():
@@ -157,10 +157,10 @@ def test_the_recipes_network_needs_the_compact_form():
 
     model = models.build("vgg_net")
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
-    assert experiment.checkpoint_bytes(model) > experiment.COMPACT_ABOVE_BYTES
+    assert fitting.checkpoint_bytes(model) > fitting.COMPACT_ABOVE_BYTES
     small = models.build("mini_xception", input_size=64, l2_scope="reference")
     small.compile(optimizer="adam", loss="categorical_crossentropy")
-    assert experiment.checkpoint_bytes(small) < experiment.COMPACT_ABOVE_BYTES
+    assert fitting.checkpoint_bytes(small) < fitting.COMPACT_ABOVE_BYTES
 
 
 def test_ferplus_labels_train_eight_classes(sample, arts):
@@ -225,31 +225,6 @@ def test_named_configs_ship_with_the_package():
         T.TrainConfig.named("ablation/cnn-d9")
 
 
-def test_label_sets_select_the_right_images(sample):
-    """fer / fer-clean / FERPlus sets: which images each keeps, and their targets."""
-    from fer_utils import ferplus
-
-    votes = ferplus.votes_for(sample)
-    maj7 = ferplus.make_labels(votes, "majority", n_classes=7)
-    maj8 = ferplus.make_labels(votes, "majority", n_classes=8)
-    y, t, keep, names = T.prepare_labels(sample, "fer")
-    assert keep.all() and len(names) == 7 and (t.argmax(1) == sample.labels).all()
-    y, t, keep, names = T.prepare_labels(sample, "fer-clean")
-    assert (keep == maj7.keep).all() and keep.sum() < len(sample) and (y == sample.labels).all()
-    y, t, keep, names = T.prepare_labels(sample, "ferplus-majority")
-    assert len(names) == 8 and (keep == maj8.keep).all()
-    assert (y[keep] == maj8.labels[keep]).all() and np.allclose(t[keep].sum(1), 1)
-    y, t, keep, names = T.prepare_labels(sample, "ferplus-crossentropy")
-    assert np.allclose(t[keep].sum(1), 1) and (t[keep].max(1) < 1).any()  # soft targets
-    # evaluation of every FERPlus set uses majority labels; fer-clean keeps its subset
-    ye, ke, _ = T.evaluation_labels(sample, "ferplus-crossentropy")
-    assert (ke == maj8.keep).all() and (ye[ke] == maj8.labels[ke]).all()
-    ye, ke, _ = T.evaluation_labels(sample, "fer-clean")
-    assert (ke == maj7.keep).all()
-    with pytest.raises(ValueError, match="unknown label set"):
-        T.prepare_labels(sample, "ferplus-votes")
-
-
 def test_mini_xception_matches_the_paper():
     from fer_utils import models
     m = models.mini_xception()
@@ -267,7 +242,7 @@ def test_mini_xception_matches_the_paper():
 
 def test_mask_is_part_of_the_key_and_checked():
     ref = DataRef("sample", "0" * 16)
-    assert T.artifact_key(TINY.replace(mask="eyes"), ref) != T.artifact_key(TINY, ref)
+    assert experiment.artifact_key(TINY.replace(mask="eyes"), ref) != experiment.artifact_key(TINY, ref)
     with pytest.raises(ValueError, match="unknown mask 'scarf'; choose one of none"):
         T.TrainConfig(mask="scarf")
 
@@ -278,7 +253,7 @@ def test_masked_training_and_masked_evaluation(sample, arts, capsys):
     art = T.train(TINY.replace(mask="mouth", epochs=1), sample, progress=False)
     assert art.metrics["mask"] == {"name": "mouth", "covered": 0.5, "fallback": 0}
     # evaluating with the training mask reproduces the artifact; without it, it differs
-    same = T.evaluate_model(art.path, sample, "PrivateTest", mask="mouth")
+    same = inference.evaluate_model(art.path, sample, "PrivateTest", mask="mouth")
     assert same["accuracy"] == art.metrics["PrivateTest"]["accuracy"]
     assert cli.main(["evaluate", "--model", str(art.path), "--mask", "mouth", "--json",
                      "--data", "sample"]) == 0
@@ -297,9 +272,9 @@ def test_masked_training_and_masked_evaluation(sample, arts, capsys):
     from fer_utils.metrics import classification_metrics
 
     idx = np.flatnonzero(sample.usage == "PrivateTest")
-    pred = T.predict_proba(model, covered[idx]).argmax(1)
+    pred = inference.predict_proba(model, covered[idx]).argmax(1)
     direct = classification_metrics(sample.labels[idx], pred, art.metrics["class_names"])
-    assert T.evaluate_model(model, sample, mask="mouth")["accuracy"] == direct["accuracy"]
+    assert inference.evaluate_model(model, sample, mask="mouth")["accuracy"] == direct["accuracy"]
 
 
 def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
@@ -309,33 +284,18 @@ def test_large_models_keep_metrics_only(sample, arts, monkeypatch):
     assert not (art.path / "model.weights.npz").exists() and art.metrics["model_kept"].startswith("no:")
     assert "PrivateTest" in art.metrics
     # the machine that trained it keeps a copy outside the repository
-    local = T.large_model_path(art.path.name) / "model.json"
+    local = experiment.large_model_path(art.path.name) / "model.json"
     assert art.model_path == local and local.is_file()
-    assert T.model_file(art.path) == local          # `evaluate --model <artifact>` finds it
+    assert inference.model_file(art.path) == local          # `evaluate --model <artifact>` finds it
     assert art.load_model().count_params() == art.metrics["params"]
     local.unlink()                                    # a reader's checkout: metrics only
-    again = T.find_artifact(cfg, DataRef.of(sample))
+    again = experiment.find_artifact(cfg, DataRef.of(sample), art.path.parent)
     assert again is not None and again.metrics == art.metrics  # found without a model file
     assert not again.has_model
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
         again.load_model()
     with pytest.raises(FileNotFoundError, match="keeps metrics only"):
-        T.model_file(art.path)
-
-
-def test_stratified_limit_keeps_the_balance_and_handles_near_complete_subsets():
-    labels = np.repeat(np.arange(7), [400, 50, 300, 700, 500, 300, 250])
-    idx = np.arange(len(labels))
-    part = T.stratified_limit(idx, labels, 500, seed=0)
-    assert len(part) == 500 and len(np.unique(part)) == 500 and (np.diff(part) > 0).all()
-    share = np.bincount(labels[part], minlength=7) / 500
-    assert np.abs(share - np.bincount(labels, minlength=7) / len(labels)).max() < 0.01
-    assert (T.stratified_limit(idx, labels, 500, seed=0) == part).all()       # seeded
-    assert (T.stratified_limit(idx, labels, None, seed=0) == idx).all()
-    # all but one image: a stratified split cannot leave one of each class out
-    almost = T.stratified_limit(idx, labels, len(idx) - 1, seed=0)
-    assert len(almost) == len(idx) - 1 and set(almost) <= set(idx)
-    assert len(T.stratified_limit(idx, labels, 3, seed=1)) == 3            # fewer than classes
+        inference.model_file(art.path)
 
 
 MIRRORED = """
@@ -343,13 +303,14 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from fer_utils import inference
 from fer_utils import train as T
 from fer_utils.sample import make_sample
 ds = make_sample()
 cfg = T.TrainConfig(name="mirror", model_args={"depth": 3, "width": 8}, epochs=2, batch_size=32,
                     train_limit=600, strategy="mirrored")
 art = T.train(cfg, ds, progress=False)
-again = T.evaluate_model(art.path, ds, "PrivateTest")
+again = inference.evaluate_model(art.path, ds, "PrivateTest")
 print(json.dumps({"replicas": art.metrics["replicas"], "loss": art.history["loss"],
                   "stored": art.metrics["PrivateTest"]["accuracy"], "again": again["accuracy"],
                   "key_has_strategy": "mirrored" in json.dumps(cfg.key_dict()),

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from fer_utils import book, viz
-from fer_utils.data import CLASS_NAMES
+from fer_utils.dataset import CLASS_NAMES
 
 
 def test_class_balance_bars_and_labels():

@@ -66,11 +66,11 @@ def test_predict_uses_the_default_model_from_the_wheel(site, tmp_path):
 def test_a_chapter_loads_the_committed_artifact_and_trains_outside_site_packages(site, tmp_path):
     code = """
 import json
-from fer_utils import paths, train
+from fer_utils import experiment, paths, train
 from fer_utils.experiment import DataRef
 from fer_utils.sample import make_sample
 config = train.TrainConfig.named("ablation/cnn-d4-s0")
-committed = train.find_artifact(config, DataRef.official_fer2013(), paths.committed_dir())
+committed = experiment.find_artifact(config, DataRef.official_fer2013(), paths.committed_dir())
 quick = train.load_or_train(config, make_sample(), quick={"epochs": 1}, progress=False)
 print(json.dumps({"committed": str(committed.path), "trained": str(quick.path),
                   "user": str(paths.artifacts_dir())}))

@@ -1,0 +1,437 @@
+"""How a run trains: the input pipeline, the optimizer, and the resumable fit loop.
+
+An experiment (:mod:`fer_utils.experiment`: its config, key and artifact) is trained here:
+
+* **the input pipeline** (:func:`make_dataset`): a seeded, reshuffled ``tf.data`` pipeline of
+  raw images with on-the-fly augmentation (:func:`augmenter`) and random erasing
+  (:func:`random_erase`);
+* **the optimizer and loss** of a config's optimisation fields (:func:`make_optimizer`,
+  :func:`make_loss`), and the ``tf.distribute`` strategy of its ``strategy`` field
+  (:func:`distribution`);
+* **the resumable fit loop** (:func:`fit_resumable`): early stopping, learning-rate plateau
+  or schedule, best-model keeping, and a checkpoint after every epoch in
+  :func:`checkpoint_dir` (outside ``data/``), from which an interrupted run continues;
+  :func:`fit_images` is that loop for a config of labelled face images.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer_utils import models, paths, runtime
+
+STRATEGIES = ("none", "mirrored", "multi-worker")
+
+
+# --------------------------------------------------------------------------------------
+# the input pipeline
+# --------------------------------------------------------------------------------------
+
+def augmenter(config):
+    """The on-the-fly augmentation of ``config`` (rotation, shift, zoom, horizontal flip) as a
+    seeded ``keras.Sequential``, or None when the config asks for none."""
+    import keras
+    L = keras.layers
+    layers = []
+    if config.rotation:
+        layers.append(L.RandomRotation(config.rotation / 360.0, fill_mode="nearest", seed=config.seed))
+    if config.shift:
+        layers.append(L.RandomTranslation(config.shift, config.shift, fill_mode="nearest",
+                                          seed=config.seed + 1))
+    if config.zoom:
+        layers.append(L.RandomZoom(config.zoom, fill_mode="nearest", seed=config.seed + 2))
+    if config.flip:
+        layers.append(L.RandomFlip("horizontal", seed=config.seed + 3))
+    return keras.Sequential(layers, name="augment") if layers else None
+
+
+def make_dataset(images: np.ndarray, targets: np.ndarray, *, batch_size: int, shuffle: bool,
+                 augment=None, seed: int = 0, weights: np.ndarray | None = None,
+                 erasing: float = 0.0):
+    """A ``tf.data`` pipeline of raw images ``(N, 48, 48, 1) float32`` and targets.
+
+    Shuffling is seeded and reshuffled every epoch; augmentation (``augment``, then random
+    erasing with probability ``erasing``: :func:`random_erase`) runs on the fly.
+    """
+    import tensorflow as tf
+
+    x = images[..., None] if images.ndim == 3 else images
+    parts = (x, targets) if weights is None else (x, targets, weights)
+    ds = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def cast(*t):
+        return (tf.cast(t[0], tf.float32),) + t[1:]
+
+    ds = ds.map(cast, num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        ds = ds.map(lambda *t: (augment(t[0], training=True),) + t[1:],
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    if erasing:
+        gen = tf.random.Generator.from_seed(seed + 4)
+        ds = ds.map(lambda *t: (random_erase(t[0], erasing, gen),) + t[1:])
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def random_erase(x, probability: float, gen):
+    """Random erasing (Zhong et al., 2020) of a batch ``(B, H, W, C)`` of 0–255 images: with
+    ``probability``, a rectangle of 2–25 % of the image with aspect ratio 0.3–3.3 is filled
+    with uniform noise. ``gen`` is a ``tf.random.Generator`` (seeded, so runs repeat)."""
+    import tensorflow as tf
+
+    b, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    area = gen.uniform([b], 0.02, 0.25) * hf * wf
+    ratio = tf.exp(gen.uniform([b], tf.math.log(0.3), tf.math.log(3.3)))
+    eh = tf.minimum(tf.sqrt(area * ratio), hf)
+    ew = tf.minimum(tf.sqrt(area / ratio), wf)
+    y0 = gen.uniform([b]) * (hf - eh)
+    x0 = gen.uniform([b]) * (wf - ew)
+    rows = tf.range(hf)[None, :, None]
+    cols = tf.range(wf)[None, None, :]
+    inside = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None])
+              & (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]))
+    inside &= (gen.uniform([b]) < probability)[:, None, None]
+    noise = gen.uniform(tf.shape(x), 0.0, 255.0)
+    return tf.where(inside[..., None], noise, x)
+
+
+def distribution(name: str):
+    """``(tf.distribute strategy or None, number of replicas)`` for a config's ``strategy``:
+    ``"none"`` → one device; ``"mirrored"`` → every local GPU, else every logical CPU device;
+    ``"multi-worker"`` → the cluster in ``TF_CONFIG`` (each machine runs the same command)."""
+    if name == "none":
+        return None, 1
+    import tensorflow as tf
+
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        strategy = tf.distribute.MirroredStrategy(devices)
+    elif name == "multi-worker":
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    return strategy, int(strategy.num_replicas_in_sync)
+
+
+
+# --------------------------------------------------------------------------------------
+# optimisation
+# --------------------------------------------------------------------------------------
+
+def make_optimizer(config, steps_per_epoch: int, replicas: int = 1):
+    """The optimizer of ``config``: Adam or SGD (Nesterov, momentum 0.9), with a constant rate
+    (the plateau schedule changes it between epochs) or a cosine decay with warm-up. Under a
+    distribution strategy the rate is scaled by the number of replicas (the linear rule)."""
+    import keras
+
+    rate = config.learning_rate * replicas
+    if config.schedule == "cosine":
+        warm = config.warmup_epochs * steps_per_epoch
+        total = max(1, config.epochs * steps_per_epoch - warm)
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate / 10 if warm else rate, total, alpha=0.0,
+            warmup_target=rate if warm else None, warmup_steps=warm)
+    decay = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
+    return keras.optimizers.Adam(rate, weight_decay=decay)
+
+
+def make_loss(config):
+    """Categorical cross-entropy with ``config.label_smoothing``."""
+    import keras
+
+    return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+
+
+# --------------------------------------------------------------------------------------
+# the resumable fit loop
+# --------------------------------------------------------------------------------------
+
+#: A run whose full checkpoint (its weights twice, last and best, and the optimizer's state, in
+#: float32) would take more than this keeps a compact one (:func:`save_compact`): the same
+#: arrays in float16, under half the size, so a long run of a larger network (the recipe's
+#: 1.77 M-parameter VGG-style net: 21 MB in full, 10.6 MB compact) can be committed and
+#: continued on the next machine. Resuming from it rounds the weights and the optimizer's
+#: moments to float16 once per resumption (a relative change of at most 5e-4).
+COMPACT_ABOVE_BYTES = 10_000_000
+
+
+def checkpoint_bytes(model) -> int:
+    """Bytes of a full float32 checkpoint of a compiled ``model``: its weights twice (last and
+    best) and its optimizer's state (built here if it is not yet)."""
+
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    n = 2 * sum(int(np.prod(v.shape)) for v in model.weights)
+    n += sum(int(np.prod(v.shape)) for v in model.optimizer.variables)
+    return 4 * n
+
+
+def _half(value):
+
+    a = np.asarray(value)
+    return a.astype(np.float16) if a.dtype.kind == "f" else a
+
+
+def save_compact(model, path: Path, *, optimizer: bool) -> None:
+    """Write ``model``'s weights (and with ``optimizer`` its optimizer's variables) to ``path``
+    (``.npz``), floating-point arrays in float16."""
+    import keras
+
+    arrays = {f"w{i:04d}": _half(keras.ops.convert_to_numpy(v)) for i, v in enumerate(model.weights)}
+    if optimizer:
+        arrays.update({f"o{i:04d}": _half(keras.ops.convert_to_numpy(v))
+                       for i, v in enumerate(model.optimizer.variables)})
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_compact(model, path: Path) -> None:
+    """Assign what :func:`save_compact` wrote to ``model`` (built the same way; its optimizer
+    too, when the file holds one). A file that does not fit the model is a ``ValueError``."""
+
+    with np.load(path) as z:
+        weights = sorted(k for k in z.files if k.startswith("w"))
+        slots = sorted(k for k in z.files if k.startswith("o"))
+        if slots and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        targets = list(model.weights) + (list(model.optimizer.variables) if slots else [])
+        arrays = [z[k] for k in weights + slots]
+    if len(targets) != len(arrays) or any(tuple(t.shape) != a.shape for t, a in zip(targets, arrays)):
+        raise ValueError(f"{path.name}: the checkpoint does not fit the model built for it")
+    for t, a in zip(targets, arrays):
+        t.assign(a.astype(t.dtype))
+
+
+@dataclass(frozen=True)
+class FitRules:
+    """How a fit picks, stops and schedules: the quantity watched (``val_accuracy``,
+    ``val_loss``, or ``accuracy`` when nothing is held out), early-stopping ``patience``,
+    and the plateau schedule (``lr_patience``, ``lr_factor``; ``lr_factor=1`` for none)."""
+
+    monitor: str = "val_accuracy"
+    patience: int = 6
+    lr_patience: int = 3
+    lr_factor: float = 0.5
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (seeds code that uses the legacy global generator)
+    keras.utils.set_random_seed(seed)
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds this process has used so far (all threads, user and system)."""
+    t = os.times()
+    return t.user + t.system
+
+
+def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar, on_epoch=None):
+    """Early stopping, LR on plateau, best-model keeping and checkpointing, resumable.
+
+    The history also records, per epoch, the cumulative wall seconds (``seconds``) and CPU
+    seconds (``cpu_seconds``) of the run, across resumptions: time to accuracy. ``on_epoch``,
+    if given, is called as ``on_epoch(state, logs)`` once the epoch's checkpoint is written."""
+    import keras
+
+    better = (lambda a, b: a < b) if rules.monitor.endswith("loss") else (lambda a, b: a > b)
+
+    class Protocol(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            state["_t0"] = time.perf_counter()
+            state["_c0"] = _cpu_seconds()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            opt = self.model.optimizer
+            lr = float(keras.ops.convert_to_numpy(opt.learning_rate))
+            logs["lr"] = lr
+            for k, v in logs.items():
+                state["history"].setdefault(k, []).append(float(v))
+            value = float(logs[rules.monitor])
+            if state["best"] is None or better(value, state["best"]):
+                state.update(best=value, best_epoch=epoch + 1, wait=0, lr_wait=0)
+                if state.get("compact"):
+                    with paths.atomic_path(ckpt / "best.npz") as tmp:
+                        save_compact(self.model, tmp, optimizer=False)
+                else:
+                    with paths.atomic_path(ckpt / "best.keras") as tmp:
+                        save_inference_model(self.model, tmp)  # no optimizer state: a third the size
+            else:
+                state["wait"] += 1
+                state["lr_wait"] += 1
+                if state["lr_wait"] >= rules.lr_patience and rules.lr_factor != 1:
+                    if isinstance(opt._learning_rate, keras.Variable):  # not a schedule
+                        opt.learning_rate.assign(lr * rules.lr_factor)
+                    state["lr_wait"] = 0
+            state["epoch"] = epoch + 1
+            state["seconds"] += time.perf_counter() - state.pop("_t0", time.perf_counter())
+            state["cpu_seconds"] = (state.get("cpu_seconds", 0.0)
+                                    + _cpu_seconds() - state.pop("_c0", _cpu_seconds()))
+            state["history"].setdefault("seconds", []).append(round(state["seconds"], 1))
+            state["history"].setdefault("cpu_seconds", []).append(round(state["cpu_seconds"], 1))
+            # atomic saves, the state last: a run killed while saving (a background training,
+            # a session that ends) resumes from the previous complete checkpoint
+            if state.get("compact"):
+                with paths.atomic_path(ckpt / "last.npz") as tmp:
+                    save_compact(self.model, tmp, optimizer=True)
+            else:
+                with paths.atomic_path(ckpt / "last.keras") as tmp:
+                    self.model.save(tmp)
+            with paths.atomic_path(ckpt / "state.json") as tmp:
+                tmp.write_text(json.dumps(state))
+            bar.update(1)
+            bar.set_postfix(loss=f"{logs['loss']:.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
+                            val_acc=f"{logs.get('val_accuracy', 0):.3f}")
+            if state["wait"] >= rules.patience:
+                self.model.stop_training = True
+            if on_epoch is not None:
+                on_epoch(state, logs)
+
+    return Protocol()
+
+
+def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, ckpt: Path,
+                  desc: str, progress: bool = True, final: str = "best", scope=None,
+                  on_epoch=None):
+    """Fit with the course protocol, resuming from ``ckpt`` when it holds a checkpoint.
+
+    ``build_model()`` returns a compiled model (called only when there is nothing to resume);
+    ``fit_data`` holds the arguments of ``model.fit`` (``x``, ``y``, ``validation_data``,
+    ``batch_size``, ``shuffle``). Returns ``(model, state)``: the ``final`` model (``"best"``
+    on the watched quantity, or ``"last"``) and the run's state (epochs, best epoch, seconds,
+    history). The checkpoint stays until the caller has written the artifact; a run that
+    fails before its first epoch is over removes it. ``on_epoch(state, logs)`` is called after
+    every epoch's checkpoint (the campaign's log line). ``scope`` (a ``tf.distribute`` strategy's
+    scope) is entered to build or load the model, so checkpoints resume under a strategy too.
+    A model whose full checkpoint would exceed :data:`COMPACT_ABOVE_BYTES` keeps a compact one
+    (``last.npz``, ``best.npz``: :func:`save_compact`), rebuilt with ``build_model()``.
+
+    Raises
+    ------
+    fer_utils.runtime.OneDNNUnsafeModel
+        The model holds the layer pattern that crashes oneDNN, and oneDNN is on.
+    """
+    import keras
+    from tqdm.auto import tqdm
+
+    fresh = not (ckpt / "state.json").is_file()
+    ckpt.mkdir(parents=True, exist_ok=True)
+    try:
+        state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "lr_wait": 0,
+                 "seconds": 0.0, "history": {}}
+        with scope if scope is not None else contextlib.nullcontext():
+            saved = None if fresh else json.loads((ckpt / "state.json").read_text())
+            if saved is not None and saved.get("compact") and (ckpt / "last.npz").is_file():
+                state, model = saved, build_model()
+                load_compact(model, ckpt / "last.npz")
+            elif saved is not None and (ckpt / "last.keras").is_file():
+                state, model = saved, keras.models.load_model(ckpt / "last.keras")
+            else:
+                model = build_model()
+                state["compact"] = checkpoint_bytes(model) > COMPACT_ABOVE_BYTES
+        runtime.check_training_safe(model)
+        done = state["epoch"] >= epochs or state["wait"] >= rules.patience
+        with tqdm(total=epochs, initial=state["epoch"], desc=desc, unit="epoch",
+                  disable=not progress) as bar:
+            if not done:
+                model.fit(**fit_data, epochs=epochs, initial_epoch=state["epoch"], verbose=0,
+                          callbacks=[_protocol_callback(rules, ckpt, state, bar, on_epoch)])
+        if state["epoch"] == 0:
+            raise ValueError("training ran no epoch (is there training data?)")
+    except BaseException:
+        if fresh and not (ckpt / "state.json").is_file():
+            shutil.rmtree(ckpt, ignore_errors=True)  # nothing to resume: leave nothing behind
+        raise
+    if state.get("compact"):
+        with scope if scope is not None else contextlib.nullcontext():
+            final_model = build_model()
+        load_compact(final_model, ckpt / f"{final}.npz")
+    else:
+        final_model = keras.models.load_model(ckpt / f"{final}.keras", compile=False)
+    return final_model, state
+
+
+def remove_checkpoint(ckpt: Path) -> None:
+    """Remove a finished run's checkpoint folder (and the parent when it is left empty)."""
+    shutil.rmtree(ckpt, ignore_errors=True)
+    try:
+        ckpt.parent.rmdir()
+    except OSError:
+        pass
+
+
+def checkpoint_dir(key: str) -> Path:
+    """Where a run in progress keeps its checkpoint: ``<repo>/checkpoints/<key>`` in a
+    checkout (small ones may be committed, so a run continues on another machine), else
+    ``<cache>/checkpoints/<key>``. Never under ``data/``: a run that fails leaves nothing
+    among the finished artifacts."""
+    base = paths.checkpoints_dir()
+    return base / key
+
+
+def save_inference_model(model, path: str | Path) -> None:
+    """Save weights and architecture without the optimizer state (a third of the size).
+
+    The artifact is for inference and evaluation; resuming uses the checkpoint instead.
+    """
+    slim = model.__class__.from_config(model.get_config())  # never compiled: no optimizer
+    slim.set_weights(model.get_weights())
+    slim.save(path)
+
+
+def fit_images(config, images: np.ndarray, labels, train_idx: np.ndarray, val_idx: np.ndarray, *,
+               ckpt: Path, desc: str, progress: bool = True, on_epoch=None):
+    """Fit the network of ``config`` (a :class:`fer_utils.train.TrainConfig`) on the labelled
+    face images ``images[train_idx]``, watching ``images[val_idx]``, under the config's
+    augmentation, class weights, optimisation fields and strategy, resumably in ``ckpt``.
+
+    ``labels`` is the run's :class:`fer_utils.labels.LabelSet`. Returns ``(best model, state,
+    replicas)`` as :func:`fit_resumable`, plus the number of replicas trained on.
+    """
+    seed_everything(config.seed)
+    strategy, replicas = distribution(config.strategy)
+    weights = None
+    n_classes = len(labels.class_names)
+    if config.class_weights:
+        counts = np.bincount(labels.y[train_idx], minlength=n_classes).astype(float)
+        w = len(train_idx) / (n_classes * np.maximum(counts, 1))
+        weights = w[labels.y[train_idx]].astype(np.float32)
+    train_ds = make_dataset(images[train_idx], labels.targets[train_idx],
+                            batch_size=config.batch_size * replicas, shuffle=True,
+                            augment=augmenter(config) if config.augment else None,
+                            seed=config.seed, weights=weights,
+                            erasing=config.erasing if config.augment else 0.0)
+    val_ds = make_dataset(images[val_idx], labels.targets[val_idx], batch_size=256, shuffle=False)
+    steps = int(np.ceil(len(train_idx) / (config.batch_size * replicas)))
+
+    def build():
+        model = models.build(config.model, n_classes=n_classes, **config.model_args)
+        model.compile(optimizer=make_optimizer(config, steps, replicas), loss=make_loss(config),
+                      metrics=["accuracy"])
+        return model
+
+    rules = FitRules(config.monitor, config.patience, config.lr_patience,
+                     config.lr_factor if config.schedule == "plateau" else 1.0)
+    best, state = fit_resumable(
+        build, {"x": train_ds, "validation_data": val_ds, "shuffle": False},
+        epochs=config.epochs, rules=rules, ckpt=ckpt, desc=desc, progress=progress,
+        scope=strategy.scope() if strategy is not None else None, on_epoch=on_epoch)
+    return best, state, replicas

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils.dataset import DataFormatError
+from fer_utils.faces import read_image, to_gray
 from fer_utils.ferplus import CLASS_NAMES_8
 
 #: AffectNet's expression codes, in its own order
@@ -84,7 +85,6 @@ class AffectNet:
         or as stored when ``size`` is None)."""
         import cv2
 
-        from fer_utils.faces import read_image, to_gray
 
         img = read_image(self.files[i], max_side=10**5)
         x, y, w, h = (int(v) for v in self.boxes[i])

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from fer_utils.faces import ImageError, read_image
+from fer_utils.sample import sample_photos
+from fer_utils.viz import prediction_figure
+
 
 def decode_upload(value) -> tuple[str, bytes]:
     """A FileUpload value → (name, bytes) of the last uploaded file, for both ipywidgets
@@ -29,7 +33,6 @@ def image_from_bytes(raw: bytes, name: str = "upload") -> np.ndarray:
     import tempfile
     from pathlib import Path
 
-    from fer_utils.faces import read_image
 
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / Path(name).name
@@ -43,9 +46,6 @@ def emotion_app(recognizer, photos: dict[str, np.ndarray] | None = None):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from fer_utils.faces import ImageError
-    from fer_utils.sample import sample_photos
-    from fer_utils.viz import prediction_figure
 
     photos = dict(photos or sample_photos())
     picker = W.Dropdown(options=list(photos), description="sample:")

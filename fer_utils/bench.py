@@ -66,19 +66,27 @@ def per_call_ms(fn, *, n: int = 100, warmup: int = 5) -> float:
     return float(np.median(times) * 1000)
 
 
-def save(name: str, result: dict) -> Path:
-    """Write ``data/benchmarks/<name>.json`` with the machine description added."""
-    out = paths.artifacts_dir() / "benchmarks" / f"{name}.json"
+def file(name: str, root: Path | None = None) -> Path:
+    """Where the benchmark ``name`` lives: ``<root>/benchmarks/<name>.json``, ``root`` being
+    :func:`fer_utils.paths.artifacts_dir` (``data/`` in a checkout) unless given."""
+    return (paths.artifacts_dir() if root is None else Path(root)) / "benchmarks" / f"{name}.json"
+
+
+def save(name: str, result: dict, root: Path | None = None) -> Path:
+    """Write the benchmark ``name`` (:func:`file`) with the machine description added."""
+    out = file(name, root)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": machine(), **result}, indent=1))
     return out
 
 
-def load(name: str) -> dict | None:
-    """A saved benchmark, or None: from the artifacts folder, else the committed one in
-    ``<repo>/data/benchmarks`` (benchmarks are measurements, the same in quick mode)."""
-    for folder in (paths.artifacts_dir(), paths.committed_dir()):
-        f = folder / "benchmarks" / f"{name}.json"
+def load(name: str, root: Path | None = None) -> dict | None:
+    """A saved benchmark, or None: from ``root`` when given; else from the artifacts folder,
+    then the committed one in ``<repo>/data/benchmarks`` (benchmarks are measurements, the
+    same in quick mode)."""
+    roots = [root] if root is not None else [paths.artifacts_dir(), paths.committed_dir()]
+    for folder in roots:
+        f = file(name, folder)
         if f.is_file():
             return json.loads(f.read_text())
     return None

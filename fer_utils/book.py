@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from fer_utils import runtime
+from fer_utils.data import describe
 
 #: The first code cell of every chapter (:func:`setup_cell`). ``{url}`` is the repository's
 #: address, whose home is ``repository: url`` in ``_config.yml``; ``{widgets}`` the lines a
@@ -87,7 +88,6 @@ def show_source(ds) -> None:
     """Display which data the chapter runs on (a loud banner for the offline sample)."""
     from IPython.display import Markdown, display
 
-    from fer_utils.data import describe
 
     text = describe(ds)
     if runtime.quick_mode():

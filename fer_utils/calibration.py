@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fer_utils.inference import load_model_file, model_file, predict_proba
+from fer_utils.labels import evaluation_labels
+
 _EPS = 1e-12
 
 
@@ -119,8 +122,6 @@ def of_artifact(folder, ds, *, recompute: bool = False) -> dict:
     import json
     from pathlib import Path
 
-    from fer_utils.inference import load_model_file, model_file, predict_proba
-    from fer_utils.labels import evaluation_labels
 
     folder = Path(folder)
     m = json.loads((folder / "metrics.json").read_text())

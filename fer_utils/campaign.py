@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fer_utils import experiment, paths
+from fer_utils.data import load_fer2013
+from fer_utils.train import TrainConfig, train
 
 #: A run's checkpoint folder must stay under this to be committed (the repository's limit is
 #: 20 MB a file; the campaign keeps a whole run under half of that).
@@ -55,7 +57,6 @@ class Entry:
     cpu_s_per_epoch: float
 
     def train_config(self):
-        from fer_utils.train import TrainConfig
 
         if self.config.endswith(".json"):
             return TrainConfig.from_json(self.config)
@@ -214,8 +215,6 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
 
     Returns the artifact keys finished by this call.
     """
-    from fer_utils.data import load_fer2013
-    from fer_utils.train import train
 
     niceness = lowest_priority()
     finished = []

@@ -32,8 +32,32 @@ from pathlib import Path
 import numpy as np
 
 import fer_utils  # (sets the oneDNN choice before anything imports TensorFlow)
-from fer_utils import paths, runtime
+from fer_utils import (
+    audit,
+    campaign,
+    distributed,
+    ensemble,
+    esmap,
+    landmarks,
+    mapnet,
+    paths,
+    realtime,
+    runtime,
+    sample,
+)
+from fer_utils import metrics as M
+from fer_utils.data import find_fer2013, load_fer2013
+from fer_utils.dataset import DataFormatError, ProtocolError
+from fer_utils.explorer import map_figure
+from fer_utils.faces import DetectorError, ImageError, read_image
+from fer_utils.ferplus import find_ferplus
+from fer_utils.inference import evaluate_model, model_file
+from fer_utils.landmarks import LandmarkError
 from fer_utils.masks import MASKS
+from fer_utils.predict import EmotionRecognizer
+from fer_utils.realtime import CameraError
+from fer_utils.train import TrainConfig, train
+from fer_utils.viz import draw_predictions
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -45,8 +69,6 @@ def _info(args: argparse.Namespace) -> int:
         except PackageNotFoundError:
             return "not installed"
 
-    from fer_utils.data import find_fer2013
-    from fer_utils.ferplus import find_ferplus
 
     fer, ferplus = find_fer2013(), find_ferplus()
     print(f"fer_utils {fer_utils.__version__}; Python {sys.version.split()[0]}")
@@ -61,8 +83,6 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from fer_utils import audit
-    from fer_utils.data import load_fer2013
 
     ds = load_fer2013(args.path, allow_sample=args.path is None, on_error=args.on_error,
                       progress=not args.json)
@@ -86,7 +106,6 @@ def _audit(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from fer_utils.train import TrainConfig, train
 
     config = (TrainConfig.from_json(args.config) if Path(args.config).suffix == ".json"
               else TrainConfig.named(args.config))
@@ -103,7 +122,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _campaign(args: argparse.Namespace) -> int:
-    from fer_utils import campaign
 
     if args.action == "status":
         print("\n".join(campaign.status_lines()))
@@ -124,9 +142,6 @@ _LABEL_SETS = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-major
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from fer_utils import metrics as M
-    from fer_utils.inference import evaluate_model, model_file
-    from fer_utils.train import TrainConfig
 
     # an artifact (its folder, or the model.json inside it) is evaluated as it was trained:
     # its labels, its mask and its evaluation subset, unless told otherwise
@@ -162,8 +177,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_ensemble(args: argparse.Namespace, folder: Path) -> int:
     """An ensemble's folder (fer_utils.ensemble): its members' mean probabilities, as stored."""
-    from fer_utils import ensemble
-    from fer_utils import metrics as M
 
     if args.labels or args.mask:
         raise ValueError("an ensemble is scored with its members' labels and no mask: leave "
@@ -186,10 +199,8 @@ def _evaluate_ensemble(args: argparse.Namespace, folder: Path) -> int:
 def _load_data(where: str | None):
     """The data of ``--data``: a path, ``sample`` for the offline sample, or (default) what
     ``$FER_DATA_DIR`` holds; no data found is an error, not a silent switch to the sample."""
-    from fer_utils.data import load_fer2013
 
     if where == "sample":
-        from fer_utils import sample
 
         return sample.load_sample(announce=False)
     try:
@@ -201,8 +212,6 @@ def _load_data(where: str | None):
 
 def _evaluate_esmap(args: argparse.Namespace) -> int:
     """An ES-MAP experiment's folder: its model on its protocol's test part, as it was tested."""
-    from fer_utils import mapnet
-    from fer_utils import metrics as M
 
     if args.labels or args.mask or args.split != "PrivateTest":
         raise ValueError("an ES-MAP experiment is tested on its own protocol's test part, with "
@@ -229,8 +238,6 @@ def _evaluate_esmap(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     """Exit status: 0 all images read, 1 some could not be read, 2 none could."""
 
-    from fer_utils.faces import ImageError, read_image
-    from fer_utils.predict import EmotionRecognizer
 
     out_dir = paths.output_dir(args.annotate, flag="--annotate") if args.annotate else None
     recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
@@ -257,7 +264,6 @@ def _predict(args: argparse.Namespace) -> int:
         if args.annotate:
             from PIL import Image
 
-            from fer_utils.viz import draw_predictions
             target = out_dir / (stem + "_emotions.png")
             Image.fromarray(draw_predictions(image, preds)).save(target)
             if not args.json:
@@ -269,8 +275,6 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _webcam(args: argparse.Namespace) -> int:
-    from fer_utils import realtime
-    from fer_utils.predict import EmotionRecognizer
 
     if args.camera is not None and args.video is not None:
         raise ValueError("give --camera N or --video FILE, not both")
@@ -299,8 +303,6 @@ def _esmap(args: argparse.Namespace) -> int:
 
     from PIL import Image
 
-    from fer_utils import esmap, landmarks
-    from fer_utils.faces import ImageError, read_image
 
     out = paths.output_dir(args.out, flag="--out")
     if args.save_baseline:
@@ -350,7 +352,6 @@ def _esmap(args: argparse.Namespace) -> int:
 
 def _landmarks(args: argparse.Namespace) -> int:
     """Landmark shards of a folder of photos or a FER-2013 file, here or on a Ray cluster."""
-    from fer_utils import distributed
 
     out = paths.output_dir(args.out, flag="--out")
     report = distributed.extract_landmarks(args.source, out, address=args.address,
@@ -362,7 +363,6 @@ def _landmarks(args: argparse.Namespace) -> int:
 
 
 def _read_baseline(path):
-    from fer_utils import esmap
 
     if not path.is_file():
         raise FileNotFoundError(f"no baseline file {path}")
@@ -384,7 +384,6 @@ def _save_map_figure(m: np.ndarray, clip: float, title: str, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fer_utils.explorer import map_figure
 
     kind = "ES-MAP" if np.nanmin(m) < 0 else "distances"
     fig = map_figure(m, clip=clip, title=f"{title}: {kind}")
@@ -533,10 +532,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fer_utils.dataset import DataFormatError, ProtocolError
-    from fer_utils.faces import DetectorError
-    from fer_utils.landmarks import LandmarkError
-    from fer_utils.realtime import CameraError
 
     args = build_parser().parse_args(argv)
     import warnings

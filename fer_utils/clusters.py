@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from fer_utils.dataset import CLASS_NAMES
+from fer_utils.metrics import classification_metrics
+from fer_utils.viz import CLASS_COLORS
+
 
 def embed(features: np.ndarray, method: str = "umap", *, seed: int = 0,
           pca: int | None = 50) -> np.ndarray:
@@ -82,8 +86,6 @@ def linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from fer_utils.dataset import CLASS_NAMES
-    from fer_utils.metrics import classification_metrics
 
     flat = lambda a: np.asarray(a, np.float32).reshape(len(a), -1)
     model = make_pipeline(StandardScaler(), PCA(n_components=pca, random_state=seed),
@@ -98,8 +100,6 @@ def plot_embeddings(panels: dict, labels: np.ndarray, *, scores: dict | None = N
     """A row of 2-D embeddings (``{title: (N, 2)}``) coloured by emotion, with their scores."""
     import matplotlib.pyplot as plt
 
-    from fer_utils.dataset import CLASS_NAMES
-    from fer_utils.viz import CLASS_COLORS
 
     names = list(class_names or CLASS_NAMES)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)

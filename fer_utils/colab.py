@@ -30,6 +30,7 @@ import zipfile
 from pathlib import Path
 
 from fer_utils import paths, runtime
+from fer_utils.data import find_fer2013
 
 SOURCES = ("drive", "kaggle")
 KAGGLE_COMPETITION = "challenges-in-representation-learning-facial-expression-recognition-challenge"
@@ -46,7 +47,6 @@ class DataSourceError(RuntimeError):
 
 
 def _found(folder: Path | None = None) -> Path | None:
-    from fer_utils.data import find_fer2013
 
     return find_fer2013(folder)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils import faces, landmarks
+from fer_utils.data import load_fer2013
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -64,7 +65,6 @@ def source_items(source) -> tuple[str, list]:
         if not files:
             raise FileNotFoundError(f"{path}: no image files ({', '.join(_IMAGE_SUFFIXES)})")
         return "files", [str(p) for p in files]
-    from fer_utils.data import load_fer2013
 
     return "array", load_fer2013(path, allow_sample=False, progress=False).images
 

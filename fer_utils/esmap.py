@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_utils import landmarks
+from fer_utils.dataset import CLASS_NAMES
+
 CLIP = 0.1
 REDUCTIONS = ("full", "pooled", "reference")
 POOL = 9  # 468 / 9 = 52
@@ -198,7 +201,6 @@ def fit_baseline(points: np.ndarray, labels: np.ndarray, *, neutral: int | None 
     Pass the *training* images only. Faces without landmarks (NaN) are left out. With
     ``subjects``, a per-subject mean is kept for each subject that has a neutral face.
     """
-    from fer_utils.dataset import CLASS_NAMES
 
     neutral = CLASS_NAMES.index("neutral") if neutral is None else neutral
     points = np.asarray(points)
@@ -419,7 +421,6 @@ def pipeline_figure(image: np.ndarray, points: np.ndarray, baseline: Baseline, *
     """The ES-MAP pipeline on one face, four panels: landmarks, distances, baseline, ES-MAP."""
     import matplotlib.pyplot as plt
 
-    from fer_utils import landmarks
 
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
     landmarks.draw(axes[0], image, points, size=6 if np.asarray(image).shape[0] < 100 else 3)
@@ -444,7 +445,6 @@ def consensus_figure(consensus: np.ndarray, maps: np.ndarray, labels: np.ndarray
     """
     import matplotlib.pyplot as plt
 
-    from fer_utils.dataset import CLASS_NAMES
 
     names = list(class_names or CLASS_NAMES)
     rows = [k for k in range(len(consensus)) if not np.isnan(consensus[k]).all()]

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from fer_utils import fitting, models, paths, runtime
+from fer_utils.data import FER2013_FINGERPRINT
 
 #: Version of the key formula. Bump it only with a migration of the committed artifacts
 #: (``scripts/migrate_artifact_keys.py`` shows how).
@@ -226,7 +227,6 @@ class DataRef:
     def official_fer2013(cls) -> DataRef:
         """The Kaggle FER-2013 file, whatever its form (csv, csv.gz, tar.gz): the data of the
         book's committed artifacts."""
-        from fer_utils.data import FER2013_FINGERPRINT
 
         return cls("fer2013", FER2013_FINGERPRINT)
 

@@ -23,8 +23,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_utils import esmap
-from fer_utils.landmarks import N_LANDMARKS, REGION_COLORS, REGION_NAMES, REGIONS, region_order
+from fer_utils import esmap, landmarks
+from fer_utils.app import decode_upload, image_from_bytes
+from fer_utils.dataset import CLASS_NAMES
+from fer_utils.faces import ImageError
+from fer_utils.landmarks import (
+    N_LANDMARKS,
+    REGION_COLORS,
+    REGION_NAMES,
+    REGIONS,
+    STATUS,
+    FaceMesh,
+    region_order,
+)
 
 #: Clip thresholds offered by the explorer's slider.
 CLIP_RANGE = (0.02, 0.3)
@@ -128,7 +139,6 @@ def explorer_figure(image: np.ndarray, points: np.ndarray, es_map: np.ndarray,
     """
     import matplotlib.pyplot as plt
 
-    from fer_utils import landmarks
 
     if region is not None and region not in REGIONS:
         raise ValueError(f"unknown region {region!r}; choose one of {', '.join(REGION_NAMES)}")
@@ -223,7 +233,6 @@ class Explorer:
     def __init__(self, images: np.ndarray, labels: np.ndarray, points: np.ndarray,
                  baselines: Mapping[str, esmap.Baseline], consensus: ConsensusSet, *,
                  class_names: Sequence[str] | None = None, mesh=None) -> None:
-        from fer_utils.dataset import CLASS_NAMES
 
         if not baselines:
             raise ValueError("give at least one baseline, e.g. {'training neutral': baseline}")
@@ -306,9 +315,6 @@ class Explorer:
         On success the photo becomes the explorer's "uploaded" face. A file that is not an
         image, or a photo without a face, leaves the explorer as it was and says why.
         """
-        from fer_utils.app import image_from_bytes
-        from fer_utils.faces import ImageError
-        from fer_utils.landmarks import STATUS, FaceMesh
 
         try:
             image = image_from_bytes(raw, name)
@@ -331,7 +337,6 @@ class Explorer:
         import ipywidgets as W
         import matplotlib.pyplot as plt
 
-        from fer_utils.app import decode_upload
 
         names = [n for k, n in enumerate(self.class_names) if len(self.by_class[k])]
         emotion = emotion or names[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_utils import ferplus
 from fer_utils.dataset import CLASS_NAMES, FERDataset, split_indices
 
 LABEL_SETS = ("fer", "fer-clean", "ferplus-majority", "ferplus-crossentropy")
@@ -66,7 +67,6 @@ def label_set(ds: FERDataset, labels: str) -> LabelSet:
     if labels == "fer":
         keep = np.ones(len(ds), bool)
         return LabelSet(labels, ds.labels, one_hot, keep, CLASS_NAMES, ds.labels, keep, CLASS_NAMES)
-    from fer_utils import ferplus
 
     votes = ferplus.votes_for(ds)
     if labels == "fer-clean":

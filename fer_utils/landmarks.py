@@ -42,6 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_utils import esmap, paths
+from fer_utils.dataset import CLASS_NAMES
+from fer_utils.runtime import quiet_native
+
 N_LANDMARKS = 468
 BACKENDS = ("auto", "legacy", "tasks")
 TASK_MODEL_ENV = "FER_FACE_LANDMARKER"
@@ -186,7 +190,6 @@ class FaceMesh:
         if self._first_face:
             # MediaPipe logs a native warning ("Using NORM_RECT without IMAGE_DIMENSIONS")
             # the first time it sees a face; it is harmless for single images.
-            from fer_utils.runtime import quiet_native
 
             with quiet_native():
                 faces = self._run(rgb)
@@ -210,7 +213,6 @@ class FaceMesh:
         return self.detect(image)[0]
 
     def close(self) -> None:
-        from fer_utils.runtime import quiet_native
 
         with quiet_native():  # the Tasks back-end's LiteRT reports the accelerator it destroys
             self._impl.close()
@@ -277,7 +279,6 @@ def _legacy_mesh(min_confidence: float):
             "either install the course's pin (pip install 'mediapipe==0.10.21') or use "
             "backend='tasks' with the face_landmarker.task model "
             f"({TASK_MODEL_URL})") from None
-    from fer_utils.runtime import quiet_native
 
     with quiet_native():  # absl/TFLite start-up lines; the first call prints more
         mesh = face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
@@ -321,7 +322,6 @@ def task_model_path(model_path: str | Path | None = None, *, fetch: bool = True)
         A path that is not a file; no network (offline: say where to put the file); a fetched
         file whose sha256 differs (it is not kept).
     """
-    from fer_utils import paths
 
     value = model_path or os.environ.get(TASK_MODEL_ENV, "").strip()
     if value:
@@ -362,7 +362,6 @@ def _tasks_mesh(path: Path, min_confidence: float):
     except (ImportError, AttributeError) as exc:
         raise LandmarkError(f"MediaPipe Tasks is not available here ({exc}); "
                             "pip install mediapipe") from None
-    from fer_utils.runtime import quiet_native
 
     options = vision.FaceLandmarkerOptions(
         base_options=mp.tasks.BaseOptions(model_asset_path=str(path)),
@@ -443,7 +442,6 @@ class LandmarkSet:
         """
         import pandas as pd
 
-        from fer_utils.dataset import CLASS_NAMES
 
         names = list(class_names or CLASS_NAMES)
         groups = np.full(len(self), "all") if groups is None else np.asarray(groups)
@@ -462,7 +460,6 @@ class LandmarkSet:
         return table
 
     def save(self, path: str | Path) -> None:
-        from fer_utils import paths
 
         with paths.atomic_path(path) as tmp:
             np.savez_compressed(tmp, points=self.points, status=self.status,
@@ -487,7 +484,6 @@ class LandmarkSet:
 def save_shard(part: LandmarkSet, index: np.ndarray, path: str | Path) -> None:
     """One shard of a distributed job (:mod:`fer_utils.distributed`): the landmarks of some
     images and their indices in the source, written all at once."""
-    from fer_utils import paths
 
     with paths.atomic_path(path) as tmp:
         np.savez_compressed(tmp, points=part.points, status=part.status,
@@ -546,7 +542,6 @@ def dataset_landmarks(images: np.ndarray, *, backend: str = "auto", upscale: int
     """
     from tqdm.auto import tqdm
 
-    from fer_utils import paths
 
     images = np.asarray(images)
     backend = resolve_backend(backend)
@@ -602,7 +597,6 @@ def compare_backends(a: LandmarkSet, b: LandmarkSet, *, chunk: int = 256) -> dic
     (what an ES-MAP is made of, :func:`fer_utils.esmap.pairwise_distances`):
     ``distance_corr_median``/``_p5``/``_min``. Work runs in chunks of ``chunk`` faces (a
     face's distance matrix is 0.9 MB)."""
-    from fer_utils import esmap
 
     if len(a) != len(b):
         raise ValueError(f"the two landmark sets cover {len(a)} and {len(b)} images: not the same images")

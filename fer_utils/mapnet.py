@@ -32,9 +32,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from fer_utils import experiment, fitting, paths
-from fer_utils.dataset import CLASS_NAMES
+from fer_utils import esmap, experiment, fitting, landmarks, models, paths, sources
+from fer_utils import metrics as M
+from fer_utils.data import load_fer2013
+from fer_utils.dataset import CLASS_NAMES, stratified_limit
 from fer_utils.experiment import DataRef, ExperimentConfig, artifact_key
+from fer_utils.models import BUILDERS
 
 INPUTS = ("esmap-reference", "esmap-pooled", "image")
 PROTOCOLS = ("random-30-70", "fer2013")
@@ -65,7 +68,6 @@ class MapConfig(ExperimentConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from fer_utils.models import BUILDERS
 
         if self.input not in INPUTS:
             raise ValueError(f"unknown input {self.input!r}; choose one of {INPUTS}")
@@ -105,7 +107,6 @@ def make_inputs(kind: str, idx: np.ndarray, images: np.ndarray, points: np.ndarr
     (keyed by the landmarks, the baseline and the kind): models trained on the same split
     share them instead of rendering 30,000 maps again.
     """
-    from fer_utils import esmap
 
     if kind == "image":
         return images[idx][..., None]
@@ -204,7 +205,6 @@ def load_or_run(config: MapConfig, ds=None, marks=None, **kwargs) -> MapArtifact
     """What the chapter calls: the committed artifact of ``config`` on this data if it exists,
     else :func:`run` — :meth:`MapConfig.quick` in quick mode. The same rule as
     :func:`fer_utils.train.load_or_train`; ``kwargs`` go to :func:`run`."""
-    from fer_utils.data import load_fer2013
 
     ds = load_fer2013() if ds is None else ds
     return experiment.committed_or_run(config, ds, find_artifact,
@@ -225,8 +225,6 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
         Landmarks of ``ds.images`` (default: :func:`fer_utils.landmarks.dataset_landmarks`,
         cached on disk).
     """
-    from fer_utils import esmap, models
-    from fer_utils.data import load_fer2013
 
     ds = load_fer2013() if ds is None else ds
     did = DataRef.of(ds)
@@ -298,7 +296,6 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
 
 def _landmarks_of(ds, marks, progress: bool):
     """``marks``, checked against ``ds``; by default the (cached) landmarks of its images."""
-    from fer_utils import landmarks
 
     marks = landmarks.dataset_landmarks(ds.images, progress=progress) if marks is None else marks
     if len(marks) != len(ds):
@@ -312,7 +309,6 @@ def _split(config: MapConfig, ds, marks):
     Train and validation hold only faces with landmarks; the test part holds every image of
     the test split (undetected ones count as errors end to end), ``detected test`` its faces.
     """
-    from fer_utils.dataset import stratified_limit
 
     y, found = ds.labels, marks.found
     tr_all, va_all, te_all = protocol_split(ds.usage, y, config.protocol, config.seed)
@@ -325,7 +321,6 @@ def _split(config: MapConfig, ds, marks):
 
 def _test(model, x_te: np.ndarray, y: np.ndarray, te: np.ndarray, te_all: np.ndarray):
     """Metrics on the detected test faces, and end to end over the whole test split."""
-    from fer_utils import metrics as M
 
     t0 = time.perf_counter()
     pred = np.concatenate([model(x_te[s:s + 256].astype(np.float32), training=False).numpy()
@@ -347,8 +342,6 @@ def evaluate(artifact: MapArtifact, ds=None, marks=None, *, progress: bool = Fal
     ``FileNotFoundError`` for an artifact that keeps metrics only, and ``ValueError`` when
     ``ds`` is not the data it was trained on.
     """
-    from fer_utils import esmap
-    from fer_utils.data import load_fer2013
 
     model = artifact.load_model()
     ds = load_fer2013() if ds is None else ds
@@ -429,7 +422,6 @@ def table_reading(results, paper: dict, *, majority: float, probe_accuracy: floa
                 f"{100 * majority:.1f} % for always answering the most frequent class")
         if facts["resnet_above_majority"]:
             gap = 100 * (re_ - ri)
-            from fer_utils import sources
 
             hr = sources.YANG_CHEN_TABLE1["HRFE"]["ResNet50"]
             hr_gap = 100 * (hr["esmap"][0] - hr["image"][0])

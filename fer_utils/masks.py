@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_utils.landmarks import REGIONS
+
 #: Simple masks: covered rows as fractions of the image height (Kroening et al., Fig. 5).
 SIMPLE: dict[str, tuple[float, float]] = {
     "forehead": (0.0, 0.25),
@@ -80,7 +82,6 @@ def landmark_mask(points: np.ndarray, name: str, size: int | tuple[int, int] = 4
     """
     import cv2
 
-    from fer_utils.landmarks import REGIONS
 
     if name not in LANDMARK_REGIONS:
         raise ValueError(f"{name!r} is not a landmark mask; choose one of "

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fer_utils.viz import confusion_heatmap
+
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray,
                            class_names: Sequence[str]) -> dict:
@@ -67,7 +69,6 @@ def per_class_table(metrics: dict):
 
 def plot_confusion(metrics: dict, *, normalize: bool = True, title: str = "", ax=None):
     """The confusion matrix of :func:`classification_metrics` as a heatmap."""
-    from fer_utils.viz import confusion_heatmap
 
     names = list(metrics["per_class"])
     return confusion_heatmap(np.array(metrics["confusion"]), names, names, normalize=normalize,
@@ -100,8 +101,6 @@ def binary_accuracy_trap(n_classes: int = 8, n: int = 1000, seed: int = 0) -> fl
     7/8 = 87.5 % for 8 classes. It is the metric trap behind Belhekar et al.'s flat "87.5 %".
     """
     import keras
-
-    import fer_utils  # noqa: F401
 
     rng = np.random.default_rng(seed)
     y_true = np.eye(n_classes, dtype=np.float32)[rng.integers(0, n_classes, n)]

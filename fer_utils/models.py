@@ -18,7 +18,6 @@ INPUT_SHAPE = (48, 48, 1)
 def _keras():
     import keras
 
-    import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
     return keras
 
 

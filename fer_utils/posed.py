@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils.dataset import CLASS_NAMES, DataFormatError
+from fer_utils.faces import read_image, to_gray
 
 JAFFE_CODES = {"AN": "angry", "DI": "disgust", "FE": "fear", "HA": "happy", "NE": "neutral",
                "SA": "sad", "SU": "surprise"}
@@ -94,7 +95,6 @@ class PosedDataset:
 
 
 def _read_grey(path: Path) -> np.ndarray:
-    from fer_utils.faces import read_image, to_gray
 
     return to_gray(read_image(path))
 

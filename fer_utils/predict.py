@@ -25,12 +25,21 @@ import numpy as np
 
 from fer_utils import experiment, paths, runtime
 from fer_utils import faces as F
+from fer_utils.calibration import apply_temperature
+from fer_utils.dataset import CLASS_NAMES
 from fer_utils.experiment import DataRef
 from fer_utils.inference import load_model_file, model_file
 from fer_utils.models import PORTABLE_SPEC, PORTABLE_WEIGHTS
 
 BACKENDS = ("keras", "function", "tflite")
-DEFAULT_CONFIG = "realtime/mx-fer"
+#: Chapter 4's four mini-Xception models, by the name the chapter gives them, as course configs
+#: (``fer_utils/configs``): the same network and training, only the labels differ. Model 0 is
+#: the course's real-time model on FER-2013's labels.
+MODELS = {"Model 0": "realtime/mx-fer", "Model 1": "realtime/mx-fer-clean",
+          "Model 2": "realtime/mx-ferplus", "Model 3": "realtime/mx-ferplus-soft"}
+#: The config of the model ``predict``, ``webcam`` and the widget app use when given none:
+#: the one place to change the default model (Chapter 4's Model 0 today).
+DEFAULT_CONFIG = MODELS["Model 0"]
 
 
 def default_model_path() -> Path:
@@ -63,7 +72,6 @@ def class_names_for(path: Path, n_outputs: int) -> tuple[str, ...]:
     """Class names of a model: from its artifact's metrics.json, else by output size."""
     import json
 
-    from fer_utils.dataset import CLASS_NAMES
 
     m = path.parent / "metrics.json"
     if m.is_file():
@@ -136,7 +144,6 @@ class Classifier:
         else:
             probs = self._tflite(x)
         if self.temperature != 1.0:
-            from fer_utils.calibration import apply_temperature
 
             probs = apply_temperature(probs, self.temperature)
         return probs

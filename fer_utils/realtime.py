@@ -21,6 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_utils.predict import FacePrediction
+from fer_utils.sample import sample_photos
+from fer_utils.viz import draw_predictions
+
 
 class CameraError(RuntimeError):
     """No camera, an unreadable video, or no screen to show the window on."""
@@ -67,7 +71,6 @@ class Smoother:
 
     def update(self, predictions) -> list:
         """Smoothed copies of this frame's :class:`~fer_utils.predict.FacePrediction` list."""
-        from fer_utils.predict import FacePrediction
 
         self.frame += 1
         out, used = [], set()
@@ -160,7 +163,6 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
     """
     import cv2
 
-    from fer_utils.viz import draw_predictions
 
     if show and not can_show_window():
         raise CameraError("no screen to show the window on (no DISPLAY): run with --no-window "
@@ -241,7 +243,6 @@ def make_demo_video(path: str | Path, *, seconds: float = 4.0, fps: int = 25,
     """
     import cv2
 
-    from fer_utils.sample import sample_photos
 
     W, H = size
     frames_per_photo = max(1, int(seconds * fps / 2))

@@ -29,6 +29,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fer_utils.dataset import CLASS_NAMES
+from fer_utils.inference import predict_proba
+from fer_utils.masks import SIMPLE
+
 METHODS = ("gradients", "smoothgrad", "grad_cam", "occlusion")
 
 
@@ -322,7 +326,6 @@ def correct_per_class(model, images: np.ndarray, labels: np.ndarray, per_class: 
     """Indices of up to ``per_class`` correctly classified images of each class (random,
     seeded; grouped by class): the faces whose maps are averaged per emotion. A class the
     model never gets right contributes none."""
-    from fer_utils.inference import predict_proba
 
     labels = np.asarray(labels)
     right = np.flatnonzero(predict_proba(model, images).argmax(axis=1) == labels)
@@ -339,7 +342,6 @@ def average_figure(rows: dict, images: np.ndarray, labels: np.ndarray, class_nam
     without faces in a row are left blank."""
     import matplotlib.pyplot as plt
 
-    from fer_utils.dataset import CLASS_NAMES
 
     names = list(class_names or CLASS_NAMES)
     rows = {k: v if isinstance(v, tuple) else (v, images, labels) for k, v in rows.items()}
@@ -369,7 +371,6 @@ def row_profile(maps: np.ndarray, bands: dict[str, tuple[float, float]] | None =
     """Share of saliency mass per horizontal band of the image (default: the three simple
     mask bands of :mod:`fer_utils.masks`), averaged over the maps that are not all zero (an
     empty map has no mass to share)."""
-    from fer_utils.masks import SIMPLE
 
     bands = bands or SIMPLE
     norm = normalise(maps)

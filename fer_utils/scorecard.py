@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_utils import experiment, paths, sources
+from fer_utils import audit, bench, ensemble, experiment, ferplus, mapnet, paths, sources, train
 from fer_utils.experiment import DataRef, Scores
+from fer_utils.predict import MODELS
 
 #: the data of the book's committed artifacts
 FER2013 = DataRef.official_fer2013()
@@ -136,14 +137,12 @@ class Evidence:
 
     def train_metrics(self, name: str) -> dict | None:
         """``metrics.json`` of the named training config on FER-2013, or None."""
-        from fer_utils import train
 
         art = experiment.find_artifact(train.TrainConfig.named(name), FER2013, self.folder)
         return None if art is None else art.metrics
 
     def map_metrics(self, prefix: str) -> list[dict]:
         """Metrics of the finished ES-MAP experiments whose name starts with ``prefix``."""
-        from fer_utils import mapnet
 
         out = []
         for config in mapnet.table_configs():
@@ -156,7 +155,6 @@ class Evidence:
     def ensemble_metrics(self, name: str) -> dict | None:
         """``metrics.json`` of the committed ensemble (or TTA) artifact called ``name`` on
         FER-2013, or None."""
-        from fer_utils import ensemble
 
         return ensemble.find(self.folder, name, FER2013)
 
@@ -170,8 +168,7 @@ class Evidence:
         return self._cache["all"]
 
     def bench(self, name: str) -> dict | None:
-        path = self.folder / "benchmarks" / f"{name}.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+        return bench.load(name, self.folder)
 
     @property
     def real_data(self) -> bool:
@@ -299,7 +296,6 @@ def _data_fact(key: str) -> Callable:
     def measure(ev: Evidence):
         if not ev.real_data:
             return None
-        from fer_utils import audit
 
         ds = ev.ds
         if key in ("images", "training", "public_test", "private_test"):
@@ -320,7 +316,6 @@ def _data_fact(key: str) -> Callable:
 def _ferplus_agreement(ev: Evidence):
     if not ev.real_data:
         return None
-    from fer_utils import ferplus
 
     try:
         votes = ev.once("votes", lambda: ferplus.votes_for(ev.ds))
@@ -393,29 +388,29 @@ def claims() -> list[Claim]:
         # Chapter 4: mini-Xception and FERPlus
         Claim("4 Real time", "Arriaga et al.", "mini-Xception has about 58 k parameters",
               MX["params"], "count", "reproduce",
-              lambda ev: (None if (m := ev.train_metrics("realtime/mx-fer")) is None
+              lambda ev: (None if (m := ev.train_metrics(MODELS["Model 0"])) is None
                           else Measurement(m["params"], "our mini-Xception")),
               "batch-norm statistics included", tolerance=1_000),
         Claim("4 Real time", "Arriaga et al.", "mini-Xception reaches 66 % on FER-2013",
-              MX["paper_accuracy"], "%", "target", _private("realtime/mx-fer", "Model 0"),
+              MX["paper_accuracy"], "%", "target", _private(MODELS["Model 0"], "Model 0"),
               "the paper's checkpoint was chosen on the test images; " + _PROTOCOL,
               tolerance=0.005),
         Claim("4 Real time", "Baral et al.", "mini-Xception re-run: 65 % on FER-2013 labels",
-              MX["baral_fer_accuracy"], "%", "target", _private("realtime/mx-fer", "Model 0"),
+              MX["baral_fer_accuracy"], "%", "target", _private(MODELS["Model 0"], "Model 0"),
               "their 70/10/20 random split; " + _PROTOCOL, tolerance=0.005),
         Claim("4 Real time", "Baral et al.", "81 % with FERPlus majority labels",
               MX["baral_ferplus_accuracy"], "%", "target",
-              _private("realtime/mx-ferplus", "Model 2"),
+              _private(MODELS["Model 2"], "Model 2"),
               "their own split of FERPlus; " + _PROTOCOL, tolerance=0.005),
         Claim("4 Real time", "FERPlus (Barsoum et al.)", "VGG13 on majority labels: 83.3 %",
               FP["vgg13_majority_accuracy"], "%", "target",
-              _best_of("realtime/mx-ferplus", "realtime/mx-ferplus-soft",
+              _best_of(MODELS["Model 2"], MODELS["Model 3"],
                        what="best mini-Xception on FERPlus"),
               "VGG13 has about 150× the parameters of mini-Xception and trained on a GPU",
               tolerance=0.005),
         Claim("4 Real time", "FERPlus literature", "state of the art on FERPlus",
               FP["state_of_the_art"], "%", "reference",
-              _best_of("realtime/mx-ferplus", "realtime/mx-ferplus-soft",
+              _best_of(MODELS["Model 2"], MODELS["Model 3"],
                        what="best mini-Xception on FERPlus"),
               "large pretrained networks; not attempted"),
         Claim("4 Real time", "Planning measurement", "mini-Xception, Keras eager call per face",
@@ -446,7 +441,7 @@ def claims() -> list[Claim]:
               "the 2013 challenge winner's score; the better on PublicTest of TTA (one model, "
               "six views per face) and an ensemble of the course's models", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "a real-time model at 66 % or more", 0.66, "%", "target",
-              _best_of("realtime/mx-fer", "recipe/mx-s0", "recipe/mx-s1", "recipe/mx-cb-s0",
+              _best_of(MODELS["Model 0"], "recipe/mx-s0", "recipe/mx-s1", "recipe/mx-cb-s0",
                        what="best 48×48 mini-Xception"),
               "the same 58 k-parameter network as Model 0, so its TFLite time is the one above",
               tolerance=0.005),

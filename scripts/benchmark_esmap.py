@@ -19,12 +19,11 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
-from fer_utils import bench, esmap, landmarks, paths
+from fer_utils import bench, esmap, landmarks
 from fer_utils.sample import make_sample, sample_photos
 
 
@@ -82,8 +81,6 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=300, help="48×48 faces to time Face Mesh on")
     parser.add_argument("--memory-n", type=int, default=2000,
                         help="maps for the memory comparison (2000 full maps = 1.75 GB)")
-    parser.add_argument("--out", default=str(paths.repo_root() / "data" / "benchmarks" /
-                                              "esmap.json"))
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -137,9 +134,7 @@ def main() -> None:
         out["memory"][mode] = json.loads(res.stdout.strip().splitlines()[-1])
     print(out["memory"], flush=True)
 
-    out["machine"] = bench.machine()
-    Path(args.out).write_text(json.dumps(out, indent=1))
-    print("wrote", Path(args.out).name)
+    print("wrote", bench.save("esmap", out).name)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from fer_utils.data import load_fer2013
 from fer_utils.experiment import DataRef
 from fer_utils.inference import load_model_file, model_file, predict_proba
 from fer_utils.labels import evaluation_labels
+from fer_utils.predict import DEFAULT_CONFIG
 
 
 def calibrate(folder: Path, ds) -> dict:
@@ -69,7 +70,7 @@ def main() -> None:
     recipe = [a for a in recipe if a is not None]
     if not recipe:
         raise SystemExit("no finished recipe artifact: train it first (scripts/run_recipe.sh)")
-    default = experiment.find_artifact(train.TrainConfig.named("realtime/mx-fer"), DataRef.of(ds), root)
+    default = experiment.find_artifact(train.TrainConfig.named(DEFAULT_CONFIG), DataRef.of(ds), root)
     for art in recipe + [default]:
         c = calibrate(art.path, ds)
         print(f"{art.path.name}: T = {c['temperature']}, ECE {c['ece_before']} -> {c['ece_after']}")

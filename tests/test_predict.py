@@ -90,7 +90,7 @@ def test_default_model_message_names_the_remedy(monkeypatch, tmp_path):
     from fer_utils import paths
     monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="python -m fer_utils train realtime/mx-fer"):
+    with pytest.raises(FileNotFoundError, match=f"python -m fer_utils train {P.DEFAULT_CONFIG}"):
         P.default_model_path()
 
 

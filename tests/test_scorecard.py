@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fer_utils import experiment, scorecard, sources, train
+from fer_utils.predict import MODELS
 from fer_utils.scorecard import Claim, Measurement
 
 
@@ -92,7 +93,7 @@ def test_belhekar_is_binary_accuracy_of_an_empty_prediction(tmp_path):
 
 
 def test_artifacts_are_read_not_invented(tmp_path):
-    _fake_artifact(tmp_path, "realtime/mx-fer", 0.612, data="fer2013")
+    _fake_artifact(tmp_path, MODELS["Model 0"], 0.612, data="fer2013")
     _fake_artifact(tmp_path, "realtime/mx-ferplus", 0.85)
     for seed, acc in enumerate((0.50, 0.52)):   # two of three seeds: the mean of the two
         _fake_artifact(tmp_path, f"ablation/cnn-d4-s{seed}", acc)
@@ -144,7 +145,7 @@ def test_data_claims_need_the_real_data(tmp_path):
 
 
 def test_table_and_figure(tmp_path):
-    _fake_artifact(tmp_path, "realtime/mx-fer", 0.612)
+    _fake_artifact(tmp_path, MODELS["Model 0"], 0.612)
     rows = scorecard.build(root=tmp_path)
     t = scorecard.table(rows)
     assert len(t) == len(rows)

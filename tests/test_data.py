@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from fer_utils import data, dataset, paths
+from fer_utils import data, paths
 from fer_utils.data import load_fer2013
-from fer_utils.dataset import DataFormatError, ProtocolError, stratified_limit
+from fer_utils.dataset import DataFormatError, ProtocolError
 from tests.conftest import csv_text
 
 
@@ -41,11 +41,6 @@ def test_data_dir_setting_is_the_one_place(fixture_files, truth, tmp_path, monke
     assert paths.data_dir() == root
     assert data.find_fer2013() == root / "fer2013" / "fer2013.csv.gz"
     assert_matches(load_fer2013(progress=False), truth)
-
-
-def test_default_data_dir_when_unset(monkeypatch):
-    monkeypatch.delenv("FER_DATA_DIR")
-    assert paths.data_dir() == paths.DEFAULT_DATA_DIR.expanduser()
 
 
 def test_image_folder_layout(image_folders, truth):
@@ -252,85 +247,3 @@ def test_image_folder_bad_files(tmp_path, truth):
     (tmp_path / "train" / "bored").mkdir()
     with pytest.raises(DataFormatError, match="unknown class folder"):
         load_fer2013(tmp_path, progress=False)
-
-
-def test_dataset_rejects_wrong_shapes():
-    with pytest.raises(DataFormatError, match=r"\(N, 48, 48\) uint8"):
-        dataset.FERDataset(images=np.zeros((2, 32, 32), np.uint8), labels=np.zeros(2, int),
-                        usage=np.array(["Training"] * 2), rows=np.arange(2), source="t")
-
-
-def test_display_path_hides_the_machine(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path))
-    shown = paths.display_path(tmp_path / "fer2013" / "fer2013.csv.gz")
-    assert shown == "$FER_DATA_DIR/fer2013/fer2013.csv.gz"
-    assert str(tmp_path) not in paths.display_path("/somewhere/else/file.csv")
-
-
-def test_quick_mode_artifacts_stay_out_of_the_repository(monkeypatch):
-    monkeypatch.delenv("FER_ARTIFACTS_DIR", raising=False)
-    monkeypatch.setenv("FER_QUICK", "1")
-    assert paths.artifacts_dir() == paths.cache_dir() / "quick-artifacts"
-    # readers of the book's results (the scorecard) still see the committed ones
-    assert paths.artifacts_dir(committed=True) == paths.repo_root() / "data"
-    monkeypatch.setenv("FER_QUICK", "0")
-    assert paths.artifacts_dir() == paths.repo_root() / "data"
-
-
-def test_quick_subset_keeps_blanks_and_row_order(monkeypatch):
-    from fer_utils.dataset import FERDataset
-
-    rng = np.random.default_rng(0)
-    usage = np.array(["Training"] * 60 + ["PublicTest"] * 20 + ["PrivateTest"] * 20)
-    images = rng.integers(1, 256, size=(100, 48, 48), dtype=np.uint8)
-    images[[5, 70]] = 0                                    # two blank images
-    ds = FERDataset(images=images, labels=np.arange(100) % 7, usage=usage,
-                    rows=np.arange(100), source="test")
-    small = ds.quick_subset({"Training": 10, "PublicTest": 3, "PrivateTest": 3})
-    assert small.split_sizes() == {"Training": 11, "PublicTest": 4, "PrivateTest": 3}  # + blanks
-    assert {5, 70} <= set(small.rows) and (np.diff(small.rows) > 0).all()
-    np.testing.assert_array_equal(small.images, images[small.rows])
-    monkeypatch.setenv("FER_QUICK", "0")
-    assert ds.for_runtime() is ds
-    monkeypatch.setenv("FER_QUICK", "1")
-    assert len(ds.for_runtime()) == len(ds)      # 100 images: all fit in the default sizes
-    sample = ds.subset(np.arange(100))
-    sample.is_sample = True
-    assert sample.for_runtime() is sample        # the offline sample is already small
-
-
-def test_temp_sibling_is_unique_and_keeps_the_suffix(tmp_path):
-    target = tmp_path / "landmarks-abc.npz"
-    a, b = paths.temp_sibling(target), paths.temp_sibling(target)
-    assert a != b and a.parent == tmp_path and a.suffix == ".npz" and a.name.startswith(".")
-    np.savez_compressed(a, x=np.arange(3))    # numpy keeps a name that already ends in .npz
-    a.replace(target)
-    assert np.load(target)["x"].tolist() == [0, 1, 2] and not a.exists()
-
-
-def test_atomic_path_replaces_on_success_and_leaves_the_old_file_on_failure(tmp_path):
-    target = tmp_path / "cache.npy"
-    with paths.atomic_path(target) as tmp:
-        np.save(tmp, np.arange(3))
-    assert np.load(target).tolist() == [0, 1, 2]
-    with pytest.raises(RuntimeError):
-        with paths.atomic_path(target) as tmp:
-            np.save(tmp, np.arange(5))
-            raise RuntimeError("killed while writing")
-    assert np.load(target).tolist() == [0, 1, 2]          # the old file, whole
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.npy"]   # no leftovers
-
-
-def test_stratified_limit_keeps_the_balance_and_handles_near_complete_subsets():
-    labels = np.repeat(np.arange(7), [400, 50, 300, 700, 500, 300, 250])
-    idx = np.arange(len(labels))
-    part = stratified_limit(idx, labels, 500, seed=0)
-    assert len(part) == 500 and len(np.unique(part)) == 500 and (np.diff(part) > 0).all()
-    share = np.bincount(labels[part], minlength=7) / 500
-    assert np.abs(share - np.bincount(labels, minlength=7) / len(labels)).max() < 0.01
-    assert (stratified_limit(idx, labels, 500, seed=0) == part).all()       # seeded
-    assert (stratified_limit(idx, labels, None, seed=0) == idx).all()
-    # all but one image: a stratified split cannot leave one of each class out
-    almost = stratified_limit(idx, labels, len(idx) - 1, seed=0)
-    assert len(almost) == len(idx) - 1 and set(almost) <= set(idx)
-    assert len(stratified_limit(idx, labels, 3, seed=1)) == 3            # fewer than classes

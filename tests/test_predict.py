@@ -128,23 +128,6 @@ def test_predict_exit_status_when_nothing_is_readable(images, model_path, capsys
 
 # ---------------------------------------------------------------- real-time loop
 
-def test_smoother_tracks_faces_and_averages():
-    def fp(box, p):
-        return P.FacePrediction(box, {"a": p, "b": 1 - p})
-    s = R.Smoother(window=3)
-    s.update([fp((0, 0, 10, 10), 1.0), fp((50, 50, 10, 10), 0.0)])
-    out = s.update([fp((51, 50, 10, 10), 0.0), fp((1, 0, 10, 10), 0.0)])
-    assert len(s.tracks) == 2
-    by_x = sorted(out, key=lambda p: p.box[0])
-    assert by_x[0].probabilities["a"] == pytest.approx(0.5)  # mean of 1.0 and 0.0
-    assert by_x[1].probabilities["a"] == pytest.approx(0.0)
-    vote = R.Smoother(window=3, mode="vote")
-    for p in (0.9, 0.1, 0.2):
-        last = vote.update([fp((0, 0, 10, 10), p)])
-    assert last[0].emotion == "b"  # two of three frames said b
-    with pytest.raises(ValueError):
-        R.Smoother(mode="median")
-
 
 def test_webcam_on_a_video_file_writes_an_annotated_video(model_path, tmp_path, capsys):
     video = R.make_demo_video(tmp_path / "demo.mp4", seconds=1.0, fps=10)
@@ -172,8 +155,3 @@ def test_webcam_errors_are_messages(model_path, tmp_path, capsys, monkeypatch):
     assert "--no-window" in capsys.readouterr().err
     assert cli.main(["webcam", "--camera", "0", "--video", "x.mp4", "--model", str(model_path)]) == 2
     assert "not both" in capsys.readouterr().err
-
-
-def test_colab_photo_outside_colab_says_so():
-    with pytest.raises(R.CameraError, match="Colab only"):
-        R.colab_photo()

@@ -143,26 +143,6 @@ def test_a_large_run_keeps_a_compact_checkpoint_and_resumes_from_it(sample, arts
     assert np.array_equal(w, w.astype(np.float16).astype(np.float32))
 
 
-def test_compact_checkpoint_that_does_not_fit_the_model_is_refused(tmp_path):
-    from fer_utils import models
-
-    a, b = models.build("cnn", depth=3, width=8), models.build("cnn", depth=4, width=8)
-    fitting.save_compact(a, tmp_path / "a.npz", optimizer=False)
-    with pytest.raises(ValueError, match="does not fit"):
-        fitting.load_compact(b, tmp_path / "a.npz")
-
-
-def test_the_recipes_network_needs_the_compact_form():
-    from fer_utils import models
-
-    model = models.build("vgg_net")
-    model.compile(optimizer="sgd", loss="categorical_crossentropy")
-    assert fitting.checkpoint_bytes(model) > fitting.COMPACT_ABOVE_BYTES
-    small = models.build("mini_xception", input_size=64, l2_scope="reference")
-    small.compile(optimizer="adam", loss="categorical_crossentropy")
-    assert fitting.checkpoint_bytes(small) < fitting.COMPACT_ABOVE_BYTES
-
-
 def test_ferplus_labels_train_eight_classes(sample, arts):
     art = T.train(TINY.replace(labels="ferplus-crossentropy", epochs=1), sample, progress=False)
     assert len(art.metrics["class_names"]) == 8

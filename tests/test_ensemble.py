@@ -1,0 +1,49 @@
+"""fer_utils.ensemble: choosing members on PublicTest, scoring and storing an ensemble."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fer_utils import ensemble, paths
+from fer_utils.experiment import DataRef, find_named
+
+
+def test_greedy_selection_with_replacement_and_its_errors():
+    y = np.array([0, 1, 1, 0])
+    strong = np.array([[.9, .1], [.2, .8], [.6, .4], [.7, .3]])      # 3 of 4
+    other = np.array([[.4, .6], [.1, .9], [.1, .9], [.9, .1]])       # 3 of 4, other mistakes
+    chosen, trace = ensemble.greedy_select(y, [strong, other])
+    assert chosen[0] == 0 and trace[0] == 0.75 and trace[-1] == max(trace) == 1.0
+    assert ensemble.greedy_select(y, [strong], steps=0) == ([0], [0.75])
+    with pytest.raises(ValueError, match="no candidate"):
+        ensemble.greedy_select(y, [])
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        ensemble.greedy_select(y, [strong], steps=-1)
+
+
+def test_members_must_be_finished_share_labels_and_use_no_mask(tmp_path, sample):
+    root, ref = paths.committed_dir(), DataRef.official_fer2013()
+    fer = find_named(root, "cnn-d3-s0", ref).path
+    ferplus = find_named(root, "mx-ferplus", ref).path
+    masked = find_named(root, "cnn-d4-s0-eyes", ref).path
+    with pytest.raises(ValueError, match="one label set and use no mask"):
+        ensemble.score([fer, ferplus], sample)
+    with pytest.raises(ValueError, match="one label set and use no mask"):
+        ensemble.score([fer, masked], sample)
+    with pytest.raises(FileNotFoundError, match="not a finished artifact"):
+        ensemble.score([fer, tmp_path], sample)
+
+
+def test_an_ensemble_is_stored_found_and_read_back(tmp_path, sample):
+    root, ref = paths.committed_dir(), DataRef.official_fer2013()
+    members = [find_named(root, n, ref).path for n in ("cnn-d3-s0", "cnn-d4-s0")]
+    out = ensemble.build("pair", members, sample, root=tmp_path)
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["ensemble"] == [p.name for p in members] and not m["tta"]
+    assert {"PublicTest", "PrivateTest"} <= set(m) and 0 <= m["PrivateTest"]["accuracy"] <= 1
+    assert ensemble.find(tmp_path, "pair", DataRef.of(sample), members=m["ensemble"]) == m
+    assert ensemble.find(tmp_path, "pair", DataRef.of(sample), tta=True) is None
+    folders, tta = ensemble.members_of(out)
+    assert [f.name for f in folders] == m["ensemble"] and tta is False

@@ -1,0 +1,110 @@
+"""fer_utils.fitting: the input pipeline, the optimizer, the resumable fit loop and its
+checkpoints. (Whole runs through it, interrupted and resumed, are in test_train.py.)"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_utils import fitting, models
+
+
+def test_compact_checkpoint_that_does_not_fit_the_model_is_refused(tmp_path):
+    from fer_utils import models
+
+    a, b = models.build("cnn", depth=3, width=8), models.build("cnn", depth=4, width=8)
+    fitting.save_compact(a, tmp_path / "a.npz", optimizer=False)
+    with pytest.raises(ValueError, match="does not fit"):
+        fitting.load_compact(b, tmp_path / "a.npz")
+
+
+def test_the_recipes_network_needs_the_compact_form():
+    from fer_utils import models
+
+    model = models.build("vgg_net")
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    assert fitting.checkpoint_bytes(model) > fitting.COMPACT_ABOVE_BYTES
+    small = models.build("mini_xception", input_size=64, l2_scope="reference")
+    small.compile(optimizer="adam", loss="categorical_crossentropy")
+    assert fitting.checkpoint_bytes(small) < fitting.COMPACT_ABOVE_BYTES
+
+
+def test_random_erasing_fills_rectangles_with_noise():
+    import tensorflow as tf
+
+    x = tf.zeros((64, 48, 48, 1))
+    gen = tf.random.Generator.from_seed(0)
+    out = fitting.random_erase(x, 1.0, gen).numpy()
+    changed = (out != 0).reshape(64, -1).mean(1)
+    assert (changed > 0.01).all() and (changed < 0.3).all()
+    assert (fitting.random_erase(x, 0.0, gen).numpy() == 0).all()
+
+
+def test_the_pipeline_batches_casts_and_repeats_its_shuffle_and_augmentation():
+    from fer_utils.train import TrainConfig
+
+    x = np.arange(10 * 48 * 48, dtype=np.uint8).reshape(10, 48, 48) % 251
+    y = np.eye(7, dtype=np.float32)[np.arange(10) % 7]
+    first = [b for b in fitting.make_dataset(x, y, batch_size=4, shuffle=True, seed=1)]
+    assert [tuple(b[0].shape) for b in first] == [(4, 48, 48, 1), (4, 48, 48, 1), (2, 48, 48, 1)]
+    assert first[0][0].dtype.name == "float32"
+    again = [b for b in fitting.make_dataset(x, y, batch_size=4, shuffle=True, seed=1)]
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(first, again))    # seeded order
+    plain = [b for b in fitting.make_dataset(x, y, batch_size=10, shuffle=False)][0]
+    assert np.array_equal(plain[0].numpy()[..., 0], x.astype(np.float32))   # untouched
+    weighted = next(iter(fitting.make_dataset(x, y, batch_size=10, shuffle=False,
+                                              weights=np.ones(10, np.float32))))
+    assert len(weighted) == 3                                               # x, y, weights
+    cfg = TrainConfig(seed=0)
+    assert len(fitting.augmenter(cfg).layers) == 4
+    assert fitting.augmenter(cfg.replace(rotation=0.0, shift=0.0, zoom=0.0, flip=False)) is None
+    aug = next(iter(fitting.make_dataset(x, y, batch_size=10, shuffle=False,
+                                         augment=fitting.augmenter(cfg))))[0].numpy()
+    assert aug.shape == (10, 48, 48, 1) and not np.array_equal(aug[..., 0], x)
+
+
+def test_the_optimizer_follows_the_config_and_scales_with_replicas():
+    from fer_utils.train import TrainConfig
+
+    adam = fitting.make_optimizer(TrainConfig(learning_rate=1e-3), steps_per_epoch=10)
+    assert type(adam).__name__ == "Adam" and np.isclose(float(adam.learning_rate), 1e-3)
+    sgd = fitting.make_optimizer(TrainConfig(optimizer="sgd", learning_rate=0.01,
+                                             weight_decay=5e-4), 10, replicas=2)
+    assert type(sgd).__name__ == "SGD" and sgd.nesterov and np.isclose(sgd.momentum, 0.9)
+    assert np.isclose(float(sgd.learning_rate), 0.02) and np.isclose(sgd.weight_decay, 5e-4)
+    cos = fitting.make_optimizer(TrainConfig(schedule="cosine", epochs=4, warmup_epochs=1,
+                                             learning_rate=0.01), steps_per_epoch=5)
+    sched = cos._learning_rate  # a schedule: warm-up to the peak, then down to zero
+    assert np.isclose(float(sched(5)), 0.01) and float(sched(0)) < 0.01 and float(sched(20)) < 1e-6
+    loss = fitting.make_loss(TrainConfig(label_smoothing=0.1))
+    assert np.isclose(loss.get_config()["label_smoothing"], 0.1)
+    assert fitting.distribution("none") == (None, 1)
+    with pytest.raises(ValueError, match="unknown strategy"):
+        fitting.distribution("tpu")
+
+
+def test_the_fit_loop_stops_early_keeps_the_best_epoch_and_lowers_the_rate(tmp_path):
+    """On data it cannot learn, the watched accuracy stops improving: the plateau lowers the
+    rate, early stopping ends the run, and the model returned is the best epoch's."""
+    fitting.seed_everything(0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (64, 48, 48, 1)).astype(np.float32)
+    y = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 64)]
+
+    def build():
+        m = models.build("cnn", depth=3, width=4)
+        m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        return m
+
+    rules = fitting.FitRules("val_loss", patience=2, lr_patience=1, lr_factor=0.5)
+    best, state = fitting.fit_resumable(
+        build, {"x": x, "y": y, "validation_data": (x[:16], y[:16] * 0 + np.eye(7)[0]),
+                "batch_size": 32}, epochs=30, rules=rules, ckpt=tmp_path / "ck", desc="t",
+        progress=False)
+    h = state["history"]
+    assert state["epoch"] < 30 and state["wait"] >= 2                        # stopped early
+    assert state["best_epoch"] == 1 + int(np.argmin(h["val_loss"]))
+    assert min(h["lr"]) < h["lr"][0]                                          # the plateau acted
+    assert len(h["cpu_seconds"]) == state["epoch"] and h["seconds"] == sorted(h["seconds"])
+    assert (tmp_path / "ck" / "state.json").is_file() and best.count_params() > 0
+    fitting.remove_checkpoint(tmp_path / "ck")
+    assert not (tmp_path / "ck").exists()

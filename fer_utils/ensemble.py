@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +23,14 @@ import numpy as np
 from fer_utils import metrics as M
 from fer_utils import paths
 from fer_utils.dataset import FERDataset
-from fer_utils.experiment import DataRef
+from fer_utils.experiment import DataRef, model_location
 from fer_utils.inference import ensemble_proba, load_model_file, model_file
 from fer_utils.labels import evaluation_labels
 
 SPLITS = ("PublicTest", "PrivateTest")
+#: An ensemble's class probabilities on every image of its data (:func:`write_probabilities`):
+#: the soft targets a student learns from (:attr:`fer_utils.train.TrainConfig.teacher`).
+PROBABILITIES = "probabilities.npz"
 #: how :func:`select` chooses (stored with its ensembles, so a changed rule is not mistaken
 #: for the same choice)
 SELECTION_METHOD = "forward selection with replacement, best prefix"
@@ -174,3 +178,77 @@ def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = No
                                             and chosen.get("method") == SELECTION_METHOD))):
             return m
     return None
+
+
+def candidates(root: str | Path, data: DataRef) -> list[Path]:
+    """Every finished artifact under ``root`` on ``data`` that can join an ensemble: trained on
+    FER-2013's labels, with no mask and no teacher, its model kept in the folder (sorted)."""
+    out = []
+    for f in sorted(Path(root).glob("*/metrics.json")):
+        m = json.loads(f.read_text())
+        config = m.get("config", {})
+        if (m.get("data_fingerprint") == data.fingerprint and config.get("labels") == "fer"
+                and config.get("mask", "none") == "none" and not config.get("teacher")
+                and model_location(f.parent, committed_only=True) is not None):
+            out.append(f.parent)
+    return out
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """A stored ensemble's class probabilities for every image of a dataset (rows in the
+    dataset's order), and ``info`` (its name, folder and members) for a student's metrics."""
+
+    probabilities: np.ndarray
+    info: dict
+
+
+def write_probabilities(folder: str | Path, ds: FERDataset, *, batch: int = 4096) -> Path:
+    """Compute the ensemble's class probabilities (the members' weighted mean, as
+    :func:`score` averages them) on every image of ``ds`` and store them beside its
+    ``metrics.json`` (:data:`PROBABILITIES`, float16, with the data's fingerprint)."""
+    folder = Path(folder)
+    members_, _ = members_of(folder)
+    unique = list(dict.fromkeys(members_))
+    counts = [members_.count(u) for u in unique]
+    models = [load_model_file(model_file(u)) for u in unique]
+    out = np.concatenate([
+        np.average([ensemble_proba([m], ds.images[s:s + batch]) for m in models], axis=0,
+                   weights=counts) for s in range(0, len(ds), batch)])
+    path = folder / PROBABILITIES
+    with paths.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, probabilities=out.astype(np.float16),
+                            fingerprint=np.array(DataRef.of(ds).fingerprint))
+    return path
+
+
+def stored_probabilities(name: str, data: DataRef, roots) -> Teacher:
+    """The probabilities stored with the ensemble called ``name`` on ``data``, looked for under
+    each of ``roots`` (``<root>/ensembles``) in turn.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such ensemble with stored probabilities (says how to make them).
+    ValueError
+        More than one ensemble of that name on that data, or probabilities of other data.
+    """
+    for root in roots:
+        found = [f.parent for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/"
+                                                                         f"{PROBABILITIES}"))]
+        found = [f for f in found
+                 if json.loads((f / "metrics.json").read_text()).get("name") == name]
+        if len(found) > 1:
+            raise ValueError(f"{len(found)} ensembles are called {name!r} under {Path(root).name}/"
+                             f"ensembles: {', '.join(f.name for f in found)}; keep one")
+        if found:
+            with np.load(found[0] / PROBABILITIES) as z:
+                if str(z["fingerprint"]) != data.fingerprint:
+                    raise ValueError(f"{found[0].name}: its probabilities are of other data")
+                probs = z["probabilities"].astype(np.float32)
+            members_ = json.loads((found[0] / "metrics.json").read_text())["ensemble"]
+            return Teacher(probs, {"name": name, "ensemble": found[0].name, "members": members_})
+    raise FileNotFoundError(
+        f"no ensemble {name!r} with stored probabilities on {data.name}: choose it "
+        "(fer_utils.ensemble.select) and store them (fer_utils.ensemble.write_probabilities); "
+        "the campaign does both for its distillation entry")

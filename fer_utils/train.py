@@ -26,6 +26,7 @@ from typing import ClassVar
 from fer_utils import experiment, fitting, paths, runtime
 from fer_utils.data import load_fer2013
 from fer_utils.dataset import FERDataset
+from fer_utils.ensemble import stored_probabilities
 from fer_utils.experiment import Artifact, DataRef, ExperimentConfig, artifact_key
 from fer_utils.inference import score
 from fer_utils.labels import LABEL_SETS, run_split
@@ -71,6 +72,13 @@ class TrainConfig(ExperimentConfig):
         replica: the global batch and rate are multiplied by the number of replicas
         (:func:`fer_utils.fitting.distribution`). Left out of the artifact key when
         ``"none"``.
+    teacher : str
+        Knowledge distillation: the name of a stored ensemble (:mod:`fer_utils.ensemble`)
+        whose class probabilities on every image (:func:`fer_utils.ensemble.write_probabilities`)
+        are mixed into the targets, ``teacher_weight`` of them to ``1 - teacher_weight`` of
+        the labels, after softening by ``teacher_temperature``
+        (:func:`fer_utils.labels.distilled`). FER-2013's 7-class label sets only; scoring is
+        unchanged. ``""`` (the default): no teacher. Left out of the key while unused.
     """
 
     name: str = "cnn"
@@ -87,8 +95,12 @@ class TrainConfig(ExperimentConfig):
     mask: str = "none"
     erasing: float = 0.0
     strategy: str = "none"
+    teacher: str = ""
+    teacher_weight: float = 0.5
+    teacher_temperature: float = 1.0
 
-    ADDED_IN: ClassVar[dict[str, int]] = {"strategy": 3}
+    ADDED_IN: ClassVar[dict[str, int]] = {"strategy": 3, "teacher": 3, "teacher_weight": 3,
+                                          "teacher_temperature": 3}
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -105,6 +117,11 @@ class TrainConfig(ExperimentConfig):
             raise ValueError(f"monitor must be 'val_accuracy' or 'val_loss', not {self.monitor!r}")
         if self.model not in BUILDERS:
             raise ValueError(f"unknown model {self.model!r}; available: {', '.join(sorted(BUILDERS))}")
+        if self.teacher and self.labels not in ("fer", "fer-clean"):
+            raise ValueError(f"a teacher's probabilities are over FER-2013's 7 classes: labels "
+                             f"must be 'fer' or 'fer-clean', not {self.labels!r}")
+        if not 0 < self.teacher_weight <= 1 or not self.teacher_temperature > 0:
+            raise ValueError("teacher_weight must be in (0, 1] and teacher_temperature positive")
 
     @classmethod
     def named(cls, name: str) -> TrainConfig:
@@ -160,8 +177,12 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         if found is not None:
             return found
     key = artifact_key(config, did)
+    teacher = (stored_probabilities(config.teacher, did, (root, paths.committed_dir()))
+               if config.teacher else None)
     run = run_split(ds, config.labels, train_limit=config.train_limit,
-                    eval_limit=config.eval_limit, seed=config.seed)
+                    eval_limit=config.eval_limit, seed=config.seed, teacher=teacher,
+                    teacher_weight=config.teacher_weight,
+                    teacher_temperature=config.teacher_temperature)
     images, mask_info = ds.images, None
     if config.mask != "none":
         points = dataset_landmarks(ds.images).points if config.mask in LANDMARK_REGIONS else None
@@ -185,6 +206,8 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
               "n_train": int(len(run.train))}
     if mask_info is not None:
         result["mask"] = mask_info
+    if teacher is not None:
+        result["teacher"] = teacher.info
     for split, idx in run.scored.items():
         result[split] = score(best, images[idx], run.labels.eval_y[idx], run.labels.eval_names)
     spec = {"builder": config.model,

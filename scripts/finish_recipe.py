@@ -77,11 +77,7 @@ def main() -> None:
     best = max(recipe, key=lambda a: a.metrics["PublicTest"]["accuracy"])
     out = ensemble.build(f"{best.config.name}-tta", [best.path], ds, tta=True, root=root)
     print("TTA:", out.name, json.loads((out / "metrics.json").read_text())["PrivateTest"]["accuracy"])
-    candidates = [p.parent for p in root.glob("*/metrics.json")
-                  if experiment.model_location(p.parent, committed_only=True) is not None
-                  and json.loads(p.read_text())["config"].get("labels") == "fer"
-                  and json.loads(p.read_text())["config"].get("mask", "none") == "none"]
-    members = greedy_members(candidates, ds, best.path)
+    members = greedy_members(ensemble.candidates(root, DataRef.of(ds)), ds, best.path)
     out = ensemble.build("recipe-ensemble", members, ds, tta=True, root=root)
     print("ensemble:", out.name, json.loads((out / "metrics.json").read_text())["PrivateTest"]["accuracy"])
     from fer_utils import predict

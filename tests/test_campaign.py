@@ -123,3 +123,34 @@ def test_the_campaign_lowers_its_own_priority():
     code = "from fer_utils import campaign; print(campaign.lowest_priority())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "19"
+
+
+def test_the_distilled_real_time_model_comes_last_and_learns_from_a_teacher_ensemble():
+    student = campaign.QUEUE[3].train_config()
+    reference = campaign.QUEUE[0].train_config()
+    assert student.teacher and student.labels == "fer" and 0 < student.teacher_weight < 1
+    # the same network and schedule as the reference run: only the targets differ
+    same = {k: v for k, v in reference.to_dict().items() if not k.startswith("teacher")}
+    assert {k: v for k, v in student.to_dict().items() if not k.startswith("teacher")} == {
+        **same, "name": student.name}
+
+
+def test_the_campaign_chooses_its_teacher_once_then_trains_the_student(where):
+    """A finished run on FER-2013 labels becomes the teacher ensemble's pool; its probabilities
+    are stored; the student trains on them and records who taught it."""
+    ds = make_sample()
+    first = _tiny(where, "first")
+    cfg = {**json.loads(open(first.config).read()), "name": "pupil", "teacher": "tutor",
+           "teacher_weight": 0.7}
+    (where / "pupil.json").write_text(json.dumps(cfg))
+    pupil = Entry(str(where / "pupil.json"), "a test claim", 10.0)
+    lines = []
+    campaign.run((first, pupil), ds, log=lines.append)
+    assert any("pupil.json: teacher tutor-sample-" in line for line in lines)
+    art = experiment_artifact(where, pupil, ds)
+    assert art["teacher"]["name"] == "tutor" and art["teacher"]["members"] == [first.key(DataRef.of(ds))]
+    assert campaign.prepare_teacher(pupil.train_config(), ds) is None       # chosen once
+
+
+def experiment_artifact(where, entry, ds) -> dict:
+    return json.loads((where / "artifacts" / entry.key(DataRef.of(ds)) / "metrics.json").read_text())

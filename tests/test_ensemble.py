@@ -47,3 +47,33 @@ def test_an_ensemble_is_stored_found_and_read_back(tmp_path, sample):
     assert ensemble.find(tmp_path, "pair", DataRef.of(sample), tta=True) is None
     folders, tta = ensemble.members_of(out)
     assert [f.name for f in folders] == m["ensemble"] and tta is False
+
+
+def test_stored_probabilities_are_the_members_mean_on_every_image(tmp_path, sample):
+    import shutil
+
+    from fer_utils import inference
+
+    root, ref = paths.committed_dir(), DataRef.official_fer2013()
+    members = []
+    for name in ("cnn-d3-s0", "cnn-d4-s0"):  # copies: members sit beside ensembles/
+        src = find_named(root, name, ref).path
+        shutil.copytree(src, tmp_path / src.name)
+        members.append(tmp_path / src.name)
+    data = DataRef.of(sample)
+    with pytest.raises(FileNotFoundError, match="no ensemble 'pair' with stored probabilities"):
+        ensemble.stored_probabilities("pair", data, (tmp_path,))
+    folder = ensemble.build("pair", [members[0], members[0], members[1]], sample, root=tmp_path)
+    ensemble.write_probabilities(folder, sample, batch=500)
+    teacher = ensemble.stored_probabilities("pair", data, (tmp_path / "none", tmp_path))
+    p = [inference.predict_proba(inference.load_model_file(inference.model_file(m)), sample.images)
+         for m in members]
+    assert teacher.probabilities.shape == (len(sample), 7)
+    assert np.allclose(teacher.probabilities, (2 * p[0] + p[1]) / 3, atol=2e-3)  # float16
+    assert teacher.info["members"] == [members[0].name, members[0].name, members[1].name]
+    with pytest.raises(ValueError, match="other data"):
+        ensemble.stored_probabilities("pair", DataRef("sample", "0" * 16), (tmp_path,))
+    assert ensemble.candidates(tmp_path, ref) == sorted(members)  # models of FER-2013 …
+    assert ensemble.candidates(tmp_path, data) == []               # … not of the sample
+    pool = ensemble.candidates(root, ref)
+    assert find_named(root, "cnn-d4-s0-eyes", ref).path not in pool  # masked: not a member

@@ -13,6 +13,7 @@ how (``"selection"`` in ``metrics.json``).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -201,6 +202,28 @@ class Teacher:
 
     probabilities: np.ndarray
     info: dict
+
+    def distil(self, labels, weight: float, temperature: float = 1.0):
+        """A label set (:class:`fer_utils.labels.LabelSet`) whose targets mix the teacher's
+        probabilities in: ``weight`` of the teacher's, softened as ``p ** (1 / temperature)``
+        renormalised, and ``1 - weight`` of the label set's own. Which images are kept and how
+        a model is scored do not change.
+
+        >>> from fer_utils.labels import LabelSet
+        >>> s = LabelSet("fer", np.array([0]), np.array([[1.0, 0.0]]), np.array([True]),
+        ...              ("a", "b"), np.array([0]), np.array([True]), ("a", "b"))
+        >>> [round(float(v), 2) for v in Teacher(np.array([[0.2, 0.8]]), {}).distil(s, 0.5).targets[0]]
+        [0.6, 0.4]
+        """
+        p = np.asarray(self.probabilities, np.float64)
+        if p.shape != labels.targets.shape:
+            raise ValueError(f"the teacher's probabilities have shape {p.shape}, the label "
+                             f"set's targets {labels.targets.shape}: a teacher of the same "
+                             "classes and images")
+        soft = np.power(np.clip(p, 1e-12, None), 1.0 / temperature)
+        soft /= soft.sum(axis=1, keepdims=True)
+        targets = ((1 - weight) * labels.targets + weight * soft).astype(np.float32)
+        return dataclasses.replace(labels, targets=targets)
 
 
 def write_probabilities(folder: str | Path, ds: FERDataset, *, batch: int = 4096) -> Path:

@@ -10,7 +10,6 @@ scored with, from one reading of the FERPlus votes: a training run builds it onc
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,13 +93,10 @@ class RunSplit:
 
 def run_split(ds: FERDataset, labels: str, *, train_limit: int | None = None,
               eval_limit: int | None = None, seed: int = 0,
-              scored: tuple[str, ...] = ("PublicTest", "PrivateTest"), teacher=None,
-              teacher_weight: float = 0.5, teacher_temperature: float = 1.0) -> RunSplit:
+              scored: tuple[str, ...] = ("PublicTest", "PrivateTest")) -> RunSplit:
     """The label set ``labels`` on ``ds``, built once, and the images of a run under the
     course protocol: Training (stratified to ``train_limit``), PublicTest (to ``eval_limit``)
     and the ``scored`` splits (to ``eval_limit``, with the labels a model is scored with).
-    ``teacher`` (class probabilities per image, an array or an object with ``.probabilities``)
-    mixes into the targets (:func:`distilled`).
 
     Raises
     ------
@@ -108,37 +104,12 @@ def run_split(ds: FERDataset, labels: str, *, train_limit: int | None = None,
         An unknown label set, or no Training or PublicTest images for it.
     """
     s = label_set(ds, labels)
-    if teacher is not None:
-        s = distilled(s, getattr(teacher, "probabilities", teacher), teacher_weight,
-                      teacher_temperature)
     train = split_indices(ds.usage, "Training", s.y, s.keep, train_limit, seed)
     val = split_indices(ds.usage, "PublicTest", s.y, s.keep, eval_limit, seed)
     if len(train) == 0 or len(val) == 0:
         raise ValueError(f"no Training or PublicTest images for labels {labels!r} in {ds.source}")
     return RunSplit(s, train, val, {split: split_indices(ds.usage, split, s.eval_y, s.eval_keep,
                                                          eval_limit, seed) for split in scored})
-
-
-def distilled(s: LabelSet, probabilities: np.ndarray, weight: float,
-              temperature: float = 1.0) -> LabelSet:
-    """``s`` with its targets mixed with a teacher's class probabilities (one row per image):
-    ``weight`` of the teacher's, softened as ``p ** (1 / temperature)`` renormalised, and
-    ``1 - weight`` of the label set's. Which images are kept and how a model is scored do not
-    change.
-
-    >>> s = LabelSet("fer", np.array([0]), np.array([[1.0, 0.0]]), np.array([True]), ("a", "b"),
-    ...              np.array([0]), np.array([True]), ("a", "b"))
-    >>> distilled(s, np.array([[0.2, 0.8]]), 0.5).targets.round(2).tolist()
-    [[0.6, 0.4]]
-    """
-    p = np.asarray(probabilities, np.float64)
-    if p.shape != s.targets.shape:
-        raise ValueError(f"the teacher's probabilities have shape {p.shape}, the label set's "
-                         f"targets {s.targets.shape}: a teacher of the same classes and images")
-    soft = np.power(np.clip(p, 1e-12, None), 1.0 / temperature)
-    soft /= soft.sum(axis=1, keepdims=True)
-    targets = ((1 - weight) * s.targets + weight * soft).astype(np.float32)
-    return dataclasses.replace(s, targets=targets)
 
 
 def evaluation_labels(ds: FERDataset, labels: str) -> tuple[np.ndarray, np.ndarray, tuple]:

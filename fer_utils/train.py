@@ -19,6 +19,7 @@ The artifact holds the best model in the portable form (``model.json`` + ``model
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -77,7 +78,7 @@ class TrainConfig(ExperimentConfig):
         whose class probabilities on every image (:func:`fer_utils.ensemble.write_probabilities`)
         are mixed into the targets, ``teacher_weight`` of them to ``1 - teacher_weight`` of
         the labels, after softening by ``teacher_temperature``
-        (:func:`fer_utils.labels.distilled`). FER-2013's 7-class label sets only; scoring is
+        (:meth:`fer_utils.ensemble.Teacher.distil`). FER-2013's 7-class label sets only; scoring is
         unchanged. ``""`` (the default): no teacher. Left out of the key while unused.
     """
 
@@ -177,12 +178,13 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
         if found is not None:
             return found
     key = artifact_key(config, did)
-    teacher = (stored_probabilities(config.teacher, did, (root, paths.committed_dir()))
-               if config.teacher else None)
     run = run_split(ds, config.labels, train_limit=config.train_limit,
-                    eval_limit=config.eval_limit, seed=config.seed, teacher=teacher,
-                    teacher_weight=config.teacher_weight,
-                    teacher_temperature=config.teacher_temperature)
+                    eval_limit=config.eval_limit, seed=config.seed)
+    teacher = None
+    if config.teacher:
+        teacher = stored_probabilities(config.teacher, did, (root, paths.committed_dir()))
+        run = dataclasses.replace(run, labels=teacher.distil(
+            run.labels, config.teacher_weight, config.teacher_temperature))
     images, mask_info = ds.images, None
     if config.mask != "none":
         points = dataset_landmarks(ds.images).points if config.mask in LANDMARK_REGIONS else None

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from fer_utils import ensemble, paths
+from fer_utils import ensemble, labels, paths
 from fer_utils.experiment import DataRef, find_named
 
 
@@ -77,3 +77,16 @@ def test_stored_probabilities_are_the_members_mean_on_every_image(tmp_path, samp
     assert ensemble.candidates(tmp_path, data) == []               # … not of the sample
     pool = ensemble.candidates(root, ref)
     assert find_named(root, "cnn-d4-s0-eyes", ref).path not in pool  # masked: not a member
+
+
+def test_a_teacher_mixes_into_the_targets_only(sample):
+    s = labels.label_set(sample, "fer")
+    rng = np.random.default_rng(0)
+    teacher = rng.dirichlet(np.ones(7), size=len(sample))
+    d = ensemble.Teacher(teacher, {}).distil(s, 0.25)
+    assert np.allclose(d.targets, 0.75 * s.targets + 0.25 * teacher, atol=1e-6)
+    assert (d.keep == s.keep).all() and (d.eval_y == s.eval_y).all() and d.y is s.y
+    sharp = ensemble.Teacher(teacher, {}).distil(s, 1.0, temperature=0.5).targets  # squared
+    assert np.allclose(sharp, teacher ** 2 / (teacher ** 2).sum(1, keepdims=True), atol=1e-6)
+    with pytest.raises(ValueError, match="teacher's probabilities have shape"):
+        ensemble.Teacher(teacher[:, :6], {}).distil(s, 0.5)

@@ -53,18 +53,3 @@ def test_indices_select_a_split_stratified_and_for_scoring(sample):
     assert (few == s.indices(sample.usage, "Training", limit=40, seed=0)).all()  # repeatable
     scored = s.indices(sample.usage, "PrivateTest", scoring=True)
     assert s.eval_keep[scored].all() and (sample.usage[scored] == "PrivateTest").all()
-
-
-def test_a_teacher_mixes_into_the_targets_only(sample):
-    s = labels.label_set(sample, "fer")
-    rng = np.random.default_rng(0)
-    teacher = rng.dirichlet(np.ones(7), size=len(sample))
-    d = labels.distilled(s, teacher, 0.25)
-    assert np.allclose(d.targets, 0.75 * s.targets + 0.25 * teacher, atol=1e-6)
-    assert (d.keep == s.keep).all() and (d.eval_y == s.eval_y).all() and d.y is s.y
-    sharp = labels.distilled(s, teacher, 1.0, temperature=0.5).targets   # squared, renormalised
-    assert np.allclose(sharp, teacher ** 2 / (teacher ** 2).sum(1, keepdims=True), atol=1e-6)
-    run = labels.run_split(sample, "fer", teacher=teacher, teacher_weight=0.25)
-    assert np.allclose(run.labels.targets, d.targets)
-    with pytest.raises(ValueError, match="teacher's probabilities have shape"):
-        labels.distilled(s, teacher[:, :6], 0.5)

@@ -56,3 +56,12 @@ def test_ensemble_candidates_are_configs_that_exist():
     for name in recipe.ENSEMBLE_CANDIDATES:
         config = train.TrainConfig.named(name)
         assert config.labels == "fer" and config.mask == "none", name
+
+
+def test_time_to_accuracy_reads_the_cpu_hours_of_the_first_epoch_at_each_milestone():
+    from fer_utils import recipe
+
+    h = {"val_accuracy": [0.55, 0.62, 0.61, 0.66], "cpu_seconds": [1800, 3600, 5400, 7200]}
+    assert recipe.time_to_accuracy(h) == {0.6: 1.0, 0.63: 2.0, 0.655: 2.0, 0.68: None}
+    with pytest.raises(ValueError, match="no CPU seconds"):
+        recipe.time_to_accuracy({"val_accuracy": [0.7]})

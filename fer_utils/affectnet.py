@@ -85,7 +85,6 @@ class AffectNet:
         or as stored when ``size`` is None)."""
         import cv2
 
-
         img = read_image(self.files[i], max_side=10**5)
         x, y, w, h = (int(v) for v in self.boxes[i])
         if w > 0 and h > 0:

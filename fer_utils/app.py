@@ -33,7 +33,6 @@ def image_from_bytes(raw: bytes, name: str = "upload") -> np.ndarray:
     import tempfile
     from pathlib import Path
 
-
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / Path(name).name
         f.write_bytes(raw)
@@ -45,7 +44,6 @@ def emotion_app(recognizer, photos: dict[str, np.ndarray] | None = None):
     import ipywidgets as W
     import matplotlib.pyplot as plt
     from IPython.display import display
-
 
     photos = dict(photos or sample_photos())
     picker = W.Dropdown(options=list(photos), description="sample:")

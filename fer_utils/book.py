@@ -88,7 +88,6 @@ def show_source(ds) -> None:
     """Display which data the chapter runs on (a loud banner for the offline sample)."""
     from IPython.display import Markdown, display
 
-
     text = describe(ds)
     if runtime.quick_mode():
         text += ("\n\n*Quick mode (`FER_QUICK=1`): small subsets and few epochs, for tests; "

@@ -122,7 +122,6 @@ def of_artifact(folder, ds, *, recompute: bool = False) -> dict:
     import json
     from pathlib import Path
 
-
     folder = Path(folder)
     m = json.loads((folder / "metrics.json").read_text())
     if "calibration" in m and not recompute:

@@ -57,7 +57,6 @@ class Entry:
     cpu_s_per_epoch: float
 
     def train_config(self):
-
         if self.config.endswith(".json"):
             return TrainConfig.from_json(self.config)
         return TrainConfig.named(self.config)

@@ -69,7 +69,6 @@ def _info(args: argparse.Namespace) -> int:
         except PackageNotFoundError:
             return "not installed"
 
-
     fer, ferplus = find_fer2013(), find_ferplus()
     print(f"fer_utils {fer_utils.__version__}; Python {sys.version.split()[0]}")
     for pkg in ("tensorflow-cpu", "tensorflow", "keras", "mediapipe", "numpy", "opencv-contrib-python"):
@@ -83,7 +82,6 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-
     ds = load_fer2013(args.path, allow_sample=args.path is None, on_error=args.on_error,
                       progress=not args.json)
     summary = audit.summarize_duplicates(ds)
@@ -106,7 +104,6 @@ def _audit(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-
     config = (TrainConfig.from_json(args.config) if Path(args.config).suffix == ".json"
               else TrainConfig.named(args.config))
     if args.quick:
@@ -122,7 +119,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _campaign(args: argparse.Namespace) -> int:
-
     if args.action == "status":
         print("\n".join(campaign.status_lines()))
         return 0
@@ -142,7 +138,6 @@ _LABEL_SETS = {"fer": "fer", "fer-clean": "fer-clean", "ferplus": "ferplus-major
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-
     # an artifact (its folder, or the model.json inside it) is evaluated as it was trained:
     # its labels, its mask and its evaluation subset, unless told otherwise
     given = Path(args.model)
@@ -238,7 +233,6 @@ def _evaluate_esmap(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     """Exit status: 0 all images read, 1 some could not be read, 2 none could."""
 
-
     out_dir = paths.output_dir(args.annotate, flag="--annotate") if args.annotate else None
     recognizer = EmotionRecognizer(args.model, detector=args.detector, backend=args.backend)
     failed = 0
@@ -275,7 +269,6 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _webcam(args: argparse.Namespace) -> int:
-
     if args.camera is not None and args.video is not None:
         raise ValueError("give --camera N or --video FILE, not both")
     if args.out:
@@ -302,7 +295,6 @@ def _esmap(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from PIL import Image
-
 
     out = paths.output_dir(args.out, flag="--out")
     if args.save_baseline:
@@ -363,7 +355,6 @@ def _landmarks(args: argparse.Namespace) -> int:
 
 
 def _read_baseline(path):
-
     if not path.is_file():
         raise FileNotFoundError(f"no baseline file {path}")
     try:
@@ -383,7 +374,6 @@ def _save_map_figure(m: np.ndarray, clip: float, title: str, path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
 
     kind = "ES-MAP" if np.nanmin(m) < 0 else "distances"
     fig = map_figure(m, clip=clip, title=f"{title}: {kind}")
@@ -532,7 +522,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-
     args = build_parser().parse_args(argv)
     import warnings
 

@@ -86,7 +86,6 @@ def linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-
     flat = lambda a: np.asarray(a, np.float32).reshape(len(a), -1)
     model = make_pipeline(StandardScaler(), PCA(n_components=pca, random_state=seed),
                           LogisticRegression(max_iter=2000))
@@ -99,7 +98,6 @@ def plot_embeddings(panels: dict, labels: np.ndarray, *, scores: dict | None = N
                     class_names=None, point_size: float = 3.0):
     """A row of 2-D embeddings (``{title: (N, 2)}``) coloured by emotion, with their scores."""
     import matplotlib.pyplot as plt
-
 
     names = list(class_names or CLASS_NAMES)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)

@@ -47,7 +47,6 @@ class DataSourceError(RuntimeError):
 
 
 def _found(folder: Path | None = None) -> Path | None:
-
     return find_fer2013(folder)
 
 

@@ -197,8 +197,6 @@ def _cached(path: Path, on_error: str, progress: bool) -> FERDataset:
     return ds
 
 
-
-
 def _open_csv_text(path: Path) -> tuple[io.TextIOBase, str, list]:
     """Open the csv inside ``path`` (plain, gzip or tar.gz) as text; return (stream, form, closers)."""
     name = path.name.lower()

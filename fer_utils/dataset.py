@@ -210,7 +210,6 @@ class FERDataset:
         return self.quick_subset() if runtime.quick_mode() and not self.is_sample else self
 
 
-
 SPLITS_AND_TEST: tuple[str, ...] = (*SPLITS, "Test")
 
 

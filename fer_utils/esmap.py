@@ -421,7 +421,6 @@ def pipeline_figure(image: np.ndarray, points: np.ndarray, baseline: Baseline, *
     """The ES-MAP pipeline on one face, four panels: landmarks, distances, baseline, ES-MAP."""
     import matplotlib.pyplot as plt
 
-
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
     landmarks.draw(axes[0], image, points, size=6 if np.asarray(image).shape[0] < 100 else 3)
     axes[0].set_title("468 landmarks (by region)", fontsize=10)
@@ -444,7 +443,6 @@ def consensus_figure(consensus: np.ndarray, maps: np.ndarray, labels: np.ndarray
     kind); each row shows ``examples`` best and worst correlated maps of that emotion.
     """
     import matplotlib.pyplot as plt
-
 
     names = list(class_names or CLASS_NAMES)
     rows = [k for k in range(len(consensus)) if not np.isnan(consensus[k]).all()]

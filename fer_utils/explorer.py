@@ -139,7 +139,6 @@ def explorer_figure(image: np.ndarray, points: np.ndarray, es_map: np.ndarray,
     """
     import matplotlib.pyplot as plt
 
-
     if region is not None and region not in REGIONS:
         raise ValueError(f"unknown region {region!r}; choose one of {', '.join(REGION_NAMES)}")
     n = 2 if consensus is None else 4
@@ -336,7 +335,6 @@ class Explorer:
 
         import ipywidgets as W
         import matplotlib.pyplot as plt
-
 
         names = [n for k, n in enumerate(self.class_names) if len(self.by_class[k])]
         emotion = emotion or names[0]

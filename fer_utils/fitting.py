@@ -124,7 +124,6 @@ def distribution(name: str):
     return strategy, int(strategy.num_replicas_in_sync)
 
 
-
 # --------------------------------------------------------------------------------------
 # optimisation
 # --------------------------------------------------------------------------------------
@@ -180,7 +179,6 @@ def checkpoint_bytes(model) -> int:
 
 
 def _half(value):
-
     a = np.asarray(value)
     return a.astype(np.float16) if a.dtype.kind == "f" else a
 

@@ -213,7 +213,6 @@ class FaceMesh:
         return self.detect(image)[0]
 
     def close(self) -> None:
-
         with quiet_native():  # the Tasks back-end's LiteRT reports the accelerator it destroys
             self._impl.close()
 
@@ -442,7 +441,6 @@ class LandmarkSet:
         """
         import pandas as pd
 
-
         names = list(class_names or CLASS_NAMES)
         groups = np.full(len(self), "all") if groups is None else np.asarray(groups)
         order = list(dict.fromkeys(groups.tolist()))
@@ -460,7 +458,6 @@ class LandmarkSet:
         return table
 
     def save(self, path: str | Path) -> None:
-
         with paths.atomic_path(path) as tmp:
             np.savez_compressed(tmp, points=self.points, status=self.status,
                                 seconds=np.float64(self.seconds),
@@ -541,7 +538,6 @@ def dataset_landmarks(images: np.ndarray, *, backend: str = "auto", upscale: int
     computed: the result is None unless every chunk is already cached.
     """
     from tqdm.auto import tqdm
-
 
     images = np.asarray(images)
     backend = resolve_backend(backend)

@@ -82,7 +82,6 @@ def landmark_mask(points: np.ndarray, name: str, size: int | tuple[int, int] = 4
     """
     import cv2
 
-
     if name not in LANDMARK_REGIONS:
         raise ValueError(f"{name!r} is not a landmark mask; choose one of "
                          f"{', '.join(LANDMARK_REGIONS)}")

@@ -95,7 +95,6 @@ class PosedDataset:
 
 
 def _read_grey(path: Path) -> np.ndarray:
-
     return to_gray(read_image(path))
 
 

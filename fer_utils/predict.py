@@ -72,7 +72,6 @@ def class_names_for(path: Path, n_outputs: int) -> tuple[str, ...]:
     """Class names of a model: from its artifact's metrics.json, else by output size."""
     import json
 
-
     m = path.parent / "metrics.json"
     if m.is_file():
         names = json.loads(m.read_text()).get("class_names")
@@ -215,7 +214,6 @@ def export_tflite(model_path: str | Path) -> Path:
 
 
 def _tflite_interpreter(model, path: Path | None):
-
     import tensorflow as tf
 
     content = None

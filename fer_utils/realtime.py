@@ -163,7 +163,6 @@ def run(recognizer, *, camera: int | None = None, video: str | Path | None = Non
     """
     import cv2
 
-
     if show and not can_show_window():
         raise CameraError("no screen to show the window on (no DISPLAY): run with --no-window "
                           "and --out annotated.mp4")
@@ -242,7 +241,6 @@ def make_demo_video(path: str | Path, *, seconds: float = 4.0, fps: int = 25,
     Used by the benchmark and the tests: the real-time path can be measured without a camera.
     """
     import cv2
-
 
     W, H = size
     frames_per_photo = max(1, int(seconds * fps / 2))

@@ -342,7 +342,6 @@ def average_figure(rows: dict, images: np.ndarray, labels: np.ndarray, class_nam
     without faces in a row are left blank."""
     import matplotlib.pyplot as plt
 
-
     names = list(class_names or CLASS_NAMES)
     rows = {k: v if isinstance(v, tuple) else (v, images, labels) for k, v in rows.items()}
     present = sorted({int(k) for _, _, y in rows.values() for k in np.unique(y)})
@@ -458,7 +457,6 @@ def deletion_curve(model, images: np.ndarray, maps: np.ndarray, classes=None, *,
                             for s in range(0, n, 256)])
         probs.append(p[np.arange(n), cls].mean())
     return fractions, np.array(probs)
-
 
 
 def deletion_area(curve: tuple[np.ndarray, np.ndarray]) -> float:

@@ -31,7 +31,9 @@ def test_info_reports_versions_onednn_and_where_data_is(capsys, monkeypatch):
     monkeypatch.setenv("FER_DATA_DIR", "/nonexistent/fer")
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
-    assert "oneDNN" in out and "tensorflow" in out.lower() and "fer" in out
+    assert "oneDNN" in out and "keras" in out
+    assert "data folder (FER_DATA_DIR): /nonexistent/fer" in out
+    assert "FER-2013: not found -> chapters use the offline sample" in out
 
 
 def test_campaign_status_names_every_queue_entry(capsys):

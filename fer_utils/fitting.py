@@ -58,7 +58,8 @@ def make_dataset(images: np.ndarray, targets: np.ndarray, *, batch_size: int, sh
     """A ``tf.data`` pipeline of raw images ``(N, 48, 48, 1) float32`` and targets.
 
     Shuffling is seeded and reshuffled every epoch; augmentation (``augment``, then random
-    erasing with probability ``erasing``: :func:`random_erase`) runs on the fly.
+    erasing with probability ``erasing``: :func:`random_erase`) runs on the fly, one batch at
+    a time, so the same seed gives the same batches.
     """
     import tensorflow as tf
 
@@ -74,8 +75,11 @@ def make_dataset(images: np.ndarray, targets: np.ndarray, *, batch_size: int, sh
 
     ds = ds.map(cast, num_parallel_calls=tf.data.AUTOTUNE)
     if augment is not None:
-        ds = ds.map(lambda *t: (augment(t[0], training=True),) + t[1:],
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        # one batch at a time: the layers draw from one seeded state, and parallel calls
+        # would take their draws in thread order, so no two runs would see the same images
+        # (measured: 5 → 14 ms of augmentation per batch of 64, on a background thread
+        # while the model trains a batch in 100–300 ms)
+        ds = ds.map(lambda *t: (augment(t[0], training=True),) + t[1:])
     if erasing:
         gen = tf.random.Generator.from_seed(seed + 4)
         ds = ds.map(lambda *t: (random_erase(t[0], erasing, gen),) + t[1:])

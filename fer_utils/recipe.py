@@ -17,7 +17,7 @@ import pandas as pd
 
 from fer_utils import ensemble, experiment, paths, train
 from fer_utils.experiment import Artifact, DataRef, Scores
-from fer_utils.predict import MODELS
+from fer_utils.predict import FIRST_RUNS
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class Step:
 
 
 STEPS = (
-    Step("Chapter 4's mini-Xception", "Adam 1e-3, learning rate halved on plateaus, 40 epochs; "
-         "rotation, shift, zoom and flips", config=MODELS["Model 0"]),
+    Step("Chapter 4's first mini-Xception", "Adam 1e-3, learning rate halved on plateaus, 40 "
+         "epochs; rotation, shift, zoom and flips", config=FIRST_RUNS["Model 0"]),
     Step("+ schedule and regularisation", "same network; Adam 2e-3 with a 1-epoch warm-up and a "
          "cosine decay over 30 epochs, label smoothing 0.1, random erasing", config="recipe/mx-s0"),
     Step("+ a wider network", "VGG-style, 4 stages × 2 convolutions (1.77 M parameters); SGD "

@@ -442,8 +442,8 @@ def claims() -> list[Claim]:
               "six views per face) and an ensemble of the course's models", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "a real-time model at 66 % or more", 0.66, "%", "target",
               _best_of(MODELS["Model 0"], "recipe/mx-s0", "recipe/mx-s1", "recipe/mx-cb-s0",
-                       what="best 48×48 mini-Xception"),
-              "the same 58 k-parameter network as Model 0, so its TFLite time is the one above",
+                       what="best mini-Xception"),
+              "58 k-parameter mini-Xceptions; the TFLite time above is Model 0's, the default",
               tolerance=0.005),
         # Chapter 5: ES-MAPs
         Claim("5 ES-MAPs", "Planning measurement", "Face Mesh finds a face in ~91 % of FER-2013",

@@ -229,3 +229,46 @@ def prediction_figure(image: np.ndarray, predictions, *, title: str = ""):
         fig.axes[-1].set_axis_off()
     fig.tight_layout()
     return fig
+
+
+def training_run(history: dict, *, reference_log: dict | None = None, title: str = ""):
+    """A long run's training and PublicTest accuracy per epoch, with its learning-rate cuts
+    (dotted), beside the milestones of a published training log.
+
+    Parameters
+    ----------
+    history : dict
+        An artifact's history: ``accuracy``, ``val_accuracy`` and ``lr`` per epoch.
+    reference_log : dict, optional
+        Milestones as :data:`fer_utils.sources.MINI_XCEPTION_LOG` states them
+        (``val_before_drop`` range, ``first_low_rate_epoch``, ``val_after_drop``, ``val_best``,
+        ``epochs``, ``train_final``), drawn in red.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    acc, val, lr = (np.asarray(history[k], float) for k in ("accuracy", "val_accuracy", "lr"))
+    epoch = np.arange(1, len(val) + 1)
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    ax.plot(epoch, acc, color="0.55", lw=1, label="ours: Training (augmented)")
+    ax.plot(epoch, val, color="C0", lw=1.4, label="ours: PublicTest")
+    for i, e in enumerate(epoch[1:][np.diff(lr) < 0]):
+        ax.axvline(e, color="C0", ls=":", lw=0.8, label="ours: learning rate cut" if i == 0 else None)
+    last = len(epoch)
+    if reference_log is not None:
+        log, drop = reference_log, reference_log["first_low_rate_epoch"]
+        ax.fill_between([41, drop - 1], *log["val_before_drop"], color="C3", alpha=0.15,
+                        label="reference log: test accuracy, epochs 41 to its cut")
+        ax.plot([drop], [log["val_after_drop"]], "v", color="C3",
+                label="reference log: first epoch after its cut")
+        ax.hlines(log["val_best"], drop, log["epochs"], color="C3", ls="--", lw=1,
+                  label="reference log: best test accuracy")
+        ax.plot([log["epochs"]], [log["train_final"]], "s", color="C3", mfc="none",
+                label="reference log: final training accuracy")
+        last = max(last, log["epochs"])
+    ax.set(xlabel="epoch", ylabel="accuracy", xlim=(0, last + 3), title=title)
+    ax.legend(frameon=False, fontsize=7, loc="lower right", ncol=2)
+    fig.tight_layout()
+    return fig

@@ -4,9 +4,11 @@
 
 Measures, on an otherwise idle machine:
 * classifier latency per face (batch 1, and per face in a batch of 32) for the three back-ends
-  (Keras eager call, tf.function, TensorFlow Lite);
+  (Keras eager call, tf.function, TensorFlow Lite), and with TensorFlow Lite for the first runs
+  the default model replaced (``predict.FIRST_RUNS``);
 * face detection per 640×480 frame: Haar at the source demo's settings (scale 1.3) and the
-  course's (1.1), and MediaPipe;
+  course's (1.1), and MediaPipe on the whole frame (as the webcam loop) and with tiles (as
+  ``predict`` on photos);
 * end-to-end frames per second of the webcam loop on a 640×480 video made from the sample
   photos (detection, crop, classification, smoothing, drawing; no window, no file).
 """
@@ -19,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
-from fer_utils import bench, faces, models, predict, realtime
+from fer_utils import bench, experiment, faces, models, paths, predict, realtime
+from fer_utils.experiment import DataRef
 
 
 def main() -> None:
@@ -47,6 +50,16 @@ def main() -> None:
             "ms_per_face_batch32": round(bench.per_call_ms(lambda: clf.predict(batch),
                                                            n=max(10, n // 10)) / 32, 3)}
         print(backend, classifier[backend], flush=True)
+    # the first runs the default replaced (predict.FIRST_RUNS), timed the same way with TFLite
+    first_runs = {}
+    for config in predict.FIRST_RUNS.values():
+        art = experiment.find_named(paths.committed_dir(), config.rsplit("/", 1)[-1],
+                                    DataRef.official_fer2013())
+        if art is not None and art.model_path is not None:
+            clf = predict.Classifier(art.model_path, "tflite")
+            first_runs[art.path.name] = round(bench.per_call_ms(lambda: clf.predict(one),
+                                                                n=args.calls), 3)
+    print("first runs, TFLite ms per face", first_runs, flush=True)
 
     with tempfile.TemporaryDirectory() as d:
         video = realtime.make_demo_video(Path(d) / "demo.mp4", seconds=8.0, fps=25)
@@ -62,7 +75,9 @@ def main() -> None:
         for label, det in [("haar (scale 1.3, as the source demo)",
                             faces.FaceDetector("haar", scale_factor=1.3)),
                            ("haar (scale 1.1, course default)", faces.FaceDetector("haar")),
-                           ("mediapipe", faces.FaceDetector("mediapipe"))]:
+                           ("mediapipe", faces.FaceDetector("mediapipe", tile=False)),
+                           ("mediapipe with tiles (predict's default, for photos)",
+                            faces.FaceDetector("mediapipe"))]:
             found = [len(det(f)) for f in frames[:50]]
             k = iter(range(10**9))
             ms = bench.per_call_ms(lambda: det(frames[next(k) % len(frames)]), n=100)
@@ -71,14 +86,16 @@ def main() -> None:
             print(label, detection[label], flush=True)
         end_to_end = {}
         for detector in ("mediapipe", "haar"):
-            rec = predict.EmotionRecognizer(model_path, detector=detector, backend="tflite")
+            # as `python -m fer_utils webcam` runs: the whole frame, no tiles
+            rec = predict.EmotionRecognizer(model_path, detector=detector, backend="tflite",
+                                            tile=False)
             stats = realtime.run(rec, video=video, show=False, window=10)
             rec.close()
             end_to_end[detector] = stats
             print("end to end", detector, stats, flush=True)
     print("written to", bench.save("realtime", {
         "model": model_name, "frame_size": [640, 480], "classifier": classifier,
-        "detection": detection, "end_to_end": end_to_end}))
+        "first_runs_tflite_ms_batch1": first_runs, "detection": detection, "end_to_end": end_to_end}))
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def test_artifacts_are_read_not_invented(tmp_path):
     paper = rows[("Arriaga et al.", "mini-Xception reaches 66 % on FER-2013")]
     assert paper.ours.value == 0.612 and paper.verdict == "missed"
     assert paper.difference == pytest.approx(0.612 - 0.66)
-    assert "mx-fer" in paper.ours.what
+    assert MODELS["Model 0"] in paper.ours.what
     assert rows[("Baral et al.", "81 % with FERPlus majority labels")].verdict == "met"
     d4 = rows[("Yang, Zhang & Zheng", "4-layer CNN, macro accuracy")]
     assert d4.ours.value == pytest.approx(0.51) and "2 seeds" in d4.ours.what

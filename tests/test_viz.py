@@ -64,3 +64,22 @@ def test_glue_without_myst_nb_still_shows(monkeypatch):
     book.glue("x", 42, display=False)
     book.glue("y", 43, display=True)
     assert shown == [43]
+
+
+def test_training_run_marks_the_rate_cuts_and_the_log():
+    from fer_utils import sources
+
+    history = {"accuracy": [0.3, 0.5, 0.6, 0.7], "val_accuracy": [0.3, 0.45, 0.55, 0.56],
+               "lr": [1e-3, 1e-3, 1e-4, 1e-4]}
+    fig = viz.training_run(history, title="t")
+    ax = fig.axes[0]
+    cuts = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert [ln.get_xdata()[0] for ln in cuts] == [3]          # the first epoch at the lower rate
+    assert ax.get_xlim()[1] == 4 + 3
+    log = sources.MINI_XCEPTION_LOG
+    fig = viz.training_run(history, reference_log=log)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum(lab.startswith("reference log") for lab in labels) == 4
+    assert ax.get_xlim()[1] == log["epochs"] + 3
+    viz._plt().close("all")

@@ -74,8 +74,13 @@ class Entry:
 QUEUE: tuple[Entry, ...] = (
     Entry("realtime/mx-ref", "mini-Xception as the reference trained it, FER-2013 labels: "
           "Arriaga et al. 66 %, Baral et al. 65 % (PrivateTest)", 150.0),
-    Entry("realtime/mx-ref-ferplus", "the same on FERPlus majority labels: Baral et al. 81 %",
-          150.0),
+    # the same with the reference's augmentation too: one nearest-neighbour affine map per
+    # face (fitting.AffineAugment) instead of three bilinear layers that blur the faces; the
+    # FERPlus run and the distilled model below use it as well
+    Entry("realtime/mx-ref-affine", "the same with the reference's augmentation (Keras 2's "
+          "ImageDataGenerator): Arriaga et al. 66 %, Baral et al. 65 %", 150.0),
+    Entry("realtime/mx-ref-ferplus", "the reference mini-Xception and augmentation on FERPlus "
+          "majority labels: Baral et al. 81 %", 150.0),
     # the recipe's network for 100 epochs of its cosine schedule (ends at a rate of zero);
     # 218 s per epoch on the idle machine (recipe/vgg-net-s0), both cores busy; its checkpoint
     # is the compact one (fitting.COMPACT_ABOVE_BYTES)

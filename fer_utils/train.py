@@ -67,6 +67,11 @@ class TrainConfig(ExperimentConfig):
     erasing : float
         Probability of random erasing: a random rectangle (2–25 % of the face) of an
         augmented training image is filled with noise.
+    augment_style : {"layers", "affine"}
+        How the augmentation is drawn (:func:`fer_utils.fitting.augmenter`): Keras's
+        preprocessing layers one after the other (bilinear; the default, and every model
+        trained before the campaign), or one nearest-neighbour affine map per face, as Keras 2
+        drew it for the reference mini-Xception. Left out of the key at its default.
     strategy : {"none", "mirrored", "multi-worker"}
         ``tf.distribute``: one device; every local GPU (or CPU device); or every machine of
         the cluster described by ``TF_CONFIG``. ``batch_size`` and ``learning_rate`` are per
@@ -95,16 +100,20 @@ class TrainConfig(ExperimentConfig):
     monitor: str = "val_accuracy"
     mask: str = "none"
     erasing: float = 0.0
+    augment_style: str = "layers"
     strategy: str = "none"
     teacher: str = ""
     teacher_weight: float = 0.5
     teacher_temperature: float = 1.0
 
     ADDED_IN: ClassVar[dict[str, int]] = {"strategy": 3, "teacher": 3, "teacher_weight": 3,
-                                          "teacher_temperature": 3}
+                                          "teacher_temperature": 3, "augment_style": 3}
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.augment_style not in fitting.AUGMENT_STYLES:
+            raise ValueError(f"unknown augment_style {self.augment_style!r}; choose one of "
+                             f"{', '.join(fitting.AUGMENT_STYLES)}")
         if self.strategy not in fitting.STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of "
                              f"{', '.join(fitting.STRATEGIES)}")

@@ -36,8 +36,11 @@ def test_the_committed_queue_starts_with_the_reference_mini_xception():
     assert first.model == "mini_xception" and first.model_args["l2_scope"] == "reference"
     assert first.model_args["input_size"] == 64 and first.batch_size == 32
     assert (first.monitor, first.patience, first.lr_patience, first.lr_factor) == ("val_loss", 50, 12, 0.1)
-    assert [e.train_config().labels for e in campaign.QUEUE[:2]] == ["fer", "ferplus-majority"]
-    vgg = campaign.QUEUE[2].train_config()  # to convergence: 100 epochs of a schedule ending at 0
+    # then the same with the reference's augmentation, on FER-2013's labels and on FERPlus's
+    affine, ferplus = (e.train_config() for e in campaign.QUEUE[1:3])
+    assert affine.to_dict() == {**first.to_dict(), "name": affine.name, "augment_style": "affine"}
+    assert ferplus.labels == "ferplus-majority" and ferplus.augment_style == "affine"
+    vgg = campaign.QUEUE[3].train_config()  # to convergence: 100 epochs of a schedule ending at 0
     assert vgg.model == "vgg_net" and vgg.epochs >= 100 and vgg.schedule == "cosine"
     assert vgg.patience >= vgg.epochs
     assert len({e.key() for e in campaign.QUEUE}) == len(campaign.QUEUE)
@@ -126,10 +129,10 @@ def test_the_campaign_lowers_its_own_priority():
 
 
 def test_the_distilled_real_time_model_comes_last_and_learns_from_a_teacher_ensemble():
-    student = campaign.QUEUE[3].train_config()
-    reference = campaign.QUEUE[0].train_config()
+    student = campaign.QUEUE[-1].train_config()
+    reference = campaign.QUEUE[1].train_config()
     assert student.teacher and student.labels == "fer" and 0 < student.teacher_weight < 1
-    # the same network and schedule as the reference run: only the targets differ
+    # the same network, augmentation and schedule as the reference run: only the targets differ
     same = {k: v for k, v in reference.to_dict().items() if not k.startswith("teacher")}
     assert {k: v for k, v in student.to_dict().items() if not k.startswith("teacher")} == {
         **same, "name": student.name}

@@ -128,3 +128,33 @@ def test_the_fit_loop_stops_early_keeps_the_best_epoch_and_lowers_the_rate(tmp_p
     assert (tmp_path / "ck" / "state.json").is_file() and best.count_params() > 0
     fitting.remove_checkpoint(tmp_path / "ck")
     assert not (tmp_path / "ck").exists()
+
+
+def test_affine_augmentation_draws_one_sharp_map_per_face_from_its_seed():
+    from fer_utils.train import TrainConfig
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (16, 48, 48, 1)).astype(np.float32)   # fine detail everywhere
+    cfg = TrainConfig(seed=0, augment_style="affine")
+    aug = fitting.augmenter(cfg)
+    assert isinstance(aug, fitting.AffineAugment)
+    out = np.asarray(aug(x, training=True))
+    assert out.shape == x.shape and not np.array_equal(out, x)
+    # nearest neighbour: every output pixel is a pixel of its own input face
+    assert all(np.isin(out[i], x[i]).all() for i in range(len(x)))
+    again = np.asarray(fitting.augmenter(cfg)(x, training=True))
+    assert np.array_equal(out, again)                                  # the seed repeats it
+    assert np.array_equal(np.asarray(aug(x, training=False)), x)
+    # one resampling without interpolation keeps the detail that the layer chain blurs
+    layers = np.asarray(fitting.augmenter(cfg.replace(augment_style="layers"))(x, training=True))
+    base = fitting.sharpness(x)
+    assert fitting.sharpness(out) > 0.9 * base > fitting.sharpness(layers)
+    # identity draws give the face back
+    still = fitting.AffineAugment(rotation=0.0, shift=0.0, zoom=0.0, flip=False)
+    assert np.array_equal(np.asarray(still(x)), x)
+    m = np.asarray(fitting.AffineAugment(zoom=0.1, rotation=0.0, shift=0.0).matrices(500, 48, 48))
+    assert np.abs(m[:, 0] - m[:, 4]).max() > 0.05                       # zoom per axis
+    assert m[:, 0].min() >= 0.9 - 1e-6 and m[:, 0].max() <= 1.1 + 1e-6
+    assert fitting.augmenter(cfg.replace(rotation=0.0, shift=0.0, zoom=0.0, flip=False)) is None
+    with pytest.raises(ValueError, match="augment_style"):
+        TrainConfig(augment_style="blurry")

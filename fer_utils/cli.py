@@ -54,7 +54,7 @@ from fer_utils.ferplus import find_ferplus
 from fer_utils.inference import evaluate_model, model_file
 from fer_utils.landmarks import LandmarkError
 from fer_utils.masks import MASKS
-from fer_utils.predict import EmotionRecognizer
+from fer_utils.predict import DEFAULT_CONFIG, EmotionRecognizer
 from fer_utils.realtime import CameraError
 from fer_utils.train import TrainConfig, train
 from fer_utils.viz import draw_predictions
@@ -393,8 +393,8 @@ def _colour(m: np.ndarray, clip: float) -> np.ndarray:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="artifact folder, its model.json, or a .keras file (default: the course's "
-                   "mini-Xception trained on FER-2013, committed under data/)")
+    p.add_argument("--model", help="artifact folder, its model.json, or a .keras file (default: "
+                   f"Chapter 4's Model 0, {DEFAULT_CONFIG}, committed under data/)")
     p.add_argument("--detector", default="mediapipe", choices=["haar", "mediapipe"],
                    help="face detector (default mediapipe: on composed group photos it found "
                    "every face Haar found, 4-10x faster; see data/benchmarks/detection.json)")

@@ -186,3 +186,44 @@ def time_to_accuracy(history: dict, milestones=MILESTONES) -> dict[float, float 
                          "the campaign issue): train it again to measure its time to accuracy")
     return {m: next((round(c / 3600, 2) for a, c in zip(acc, cpu) if a >= m), None)
             for m in milestones}
+
+
+def _has_cpu_record(history: dict) -> bool:
+    cpu, acc = history.get("cpu_seconds") or [], history.get("val_accuracy") or []
+    return bool(cpu) and len(cpu) == len(acc)
+
+
+def timed_runs(ds, root: Path | None = None) -> dict[str, Artifact]:
+    """The finished runs on ``ds``'s data whose history records cumulative CPU seconds per
+    epoch (the campaign's runs, and every run trained since the campaign issue), by config
+    name. ``root``: the artifacts folder (default: the committed one)."""
+    root = Path(root) if root is not None else paths.committed_dir()
+    fingerprint = DataRef.of(ds).fingerprint
+    out = {}
+    for folder in sorted(p for p in root.iterdir() if (p / "history.json").is_file()):
+        try:
+            art = Artifact.from_folder(folder, train.TrainConfig)
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            continue  # not an image-model run, or not a finished one
+        if art.metrics.get("data_fingerprint") == fingerprint and _has_cpu_record(art.history):
+            out[art.config.name] = art
+    return out
+
+
+def time_to_accuracy_table(runs: dict[str, Artifact], milestones=MILESTONES) -> pd.DataFrame:
+    """One row per run: the CPU-hours it needed to first reach each PublicTest milestone
+    (NaN: never reached), its epochs, its CPU-hours in all and its best PublicTest accuracy."""
+    cols = [f"{100 * m:g} %" for m in milestones]
+    rows = {}
+    for name, art in runs.items():
+        reach = time_to_accuracy(art.history, milestones)
+        h = art.history
+        rows[name] = {**{c: reach[m] for c, m in zip(cols, milestones)},
+                      "epochs": len(h["val_accuracy"]),
+                      "CPU-hours in all": round(h["cpu_seconds"][-1] / 3600, 2),
+                      "best PublicTest (%)": round(100 * max(h["val_accuracy"]), 1)}
+    table = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=cols + ["epochs", "CPU-hours in all",
+                                                   "best PublicTest (%)"])
+    table.columns.name = "CPU-hours to reach PublicTest"
+    return table.astype({c: float for c in cols})

@@ -272,3 +272,24 @@ def training_run(history: dict, *, reference_log: dict | None = None, title: str
     ax.legend(frameon=False, fontsize=7, loc="lower right", ncol=2)
     fig.tight_layout()
     return fig
+
+
+def accuracy_against_cpu_hours(histories: dict, *, line: tuple[float, str] | None = None,
+                               title: str = ""):
+    """PublicTest accuracy after every epoch against the CPU-hours spent so far, one line per
+    run (``histories``: name → history with ``val_accuracy`` and cumulative ``cpu_seconds``),
+    and an optional horizontal reference ``line`` (accuracy, label)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    for name, h in histories.items():
+        ax.plot(np.asarray(h["cpu_seconds"], float) / 3600, h["val_accuracy"], lw=1.3, label=name)
+    if line is not None:
+        ax.axhline(line[0], color="0.4", ls=":", lw=1, label=line[1])
+    if not histories:
+        ax.text(0.5, 0.5, "no run with CPU seconds per epoch yet", ha="center",
+                transform=ax.transAxes, color="0.4")
+    ax.set(xlabel="CPU-hours (two-core machine)", ylabel="PublicTest accuracy", title=title)
+    if histories or line is not None:
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,6 +1,7 @@
 """fer_utils.recipe: the step table, the distance to the targets, the cost of closing it."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from fer_utils import recipe
@@ -65,3 +66,49 @@ def test_time_to_accuracy_reads_the_cpu_hours_of_the_first_epoch_at_each_milesto
     assert recipe.time_to_accuracy(h) == {0.6: 1.0, 0.63: 2.0, 0.655: 2.0, 0.68: None}
     with pytest.raises(ValueError, match="no CPU seconds"):
         recipe.time_to_accuracy({"val_accuracy": [0.7]})
+
+
+def _timed_artifact(root, name, val, cpu, fingerprint):
+    import json
+
+    from fer_utils import experiment, train
+
+    config = train.TrainConfig.named(name)
+    path = root / experiment.artifact_key(config, experiment.DataRef("fer2013", fingerprint))
+    path.mkdir(parents=True)
+    metrics = {"config": config.to_dict(), "data": "fer2013", "data_fingerprint": fingerprint,
+               "model_kept": "no: test fixture", "PrivateTest": {"accuracy": val[-1]},
+               "PublicTest": {"accuracy": val[-1]}}
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    history = {"val_accuracy": val} if cpu is None else {"val_accuracy": val, "cpu_seconds": cpu}
+    (path / "history.json").write_text(json.dumps(history))
+
+
+def test_timed_runs_are_the_runs_on_this_data_that_recorded_cpu_seconds(tmp_path):
+    from fer_utils.sample import make_sample
+
+    ds = make_sample()
+    fp = ds.fingerprint
+    _timed_artifact(tmp_path, "realtime/mx-ref", [0.55, 0.62, 0.64], [3600, 7200, 10800], fp)
+    _timed_artifact(tmp_path, "realtime/mx-fer", [0.5, 0.58], None, fp)          # no CPU record
+    _timed_artifact(tmp_path, "recipe/mx-s0", [0.5, 0.61], [1800, 3600], "other data")
+    (tmp_path / "benchmarks").mkdir()                                          # not a run
+    runs = recipe.timed_runs(ds, tmp_path)
+    assert list(runs) == ["mx-ref"]
+    table = recipe.time_to_accuracy_table(runs)
+    row = table.loc["mx-ref"]
+    assert (row["60 %"], row["63 %"]) == (2.0, 3.0) and pd.isna(row["65.5 %"])
+    assert (row["epochs"], row["CPU-hours in all"], row["best PublicTest (%)"]) == (3, 3.0, 64.0)
+    assert recipe.time_to_accuracy_table({}).empty
+
+
+def test_the_accuracy_against_cpu_hours_figure_draws_every_run_and_the_line():
+    from fer_utils import viz
+
+    h = {"val_accuracy": [0.5, 0.6], "cpu_seconds": [3600, 7200]}
+    fig = viz.accuracy_against_cpu_hours({"a": h, "b": h}, line=(0.655, "fer"))
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3 and list(ax.lines[0].get_xdata()) == [1.0, 2.0]
+    empty = viz.accuracy_against_cpu_hours({})
+    assert "no run" in empty.axes[0].texts[0].get_text()
+    viz._plt().close("all")

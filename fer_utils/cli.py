@@ -51,7 +51,7 @@ from fer_utils.dataset import DataFormatError, ProtocolError
 from fer_utils.explorer import map_figure
 from fer_utils.faces import DetectorError, ImageError, read_image
 from fer_utils.ferplus import find_ferplus
-from fer_utils.inference import evaluate_model, model_file
+from fer_utils.inference import evaluate_model, model_file, tta_kind
 from fer_utils.landmarks import LandmarkError
 from fer_utils.masks import MASKS
 from fer_utils.predict import DEFAULT_CONFIG, EmotionRecognizer
@@ -185,7 +185,8 @@ def _evaluate_ensemble(args: argparse.Namespace, folder: Path) -> int:
                           **result}))
     else:
         print(f"{args.split} ({ds.source}): ensemble of {len(members)} model(s)"
-              f"{' with test-time augmentation' if tta else ''}, {result['n']:,} images")
+              f"{f' with test-time augmentation ({tta_kind(tta)} views)' if tta else ''}, "
+              f"{result['n']:,} images")
         print(M.per_class_table(result).round(4).to_string())
         print(f"accuracy {result['accuracy']:.4f}")
     return 0

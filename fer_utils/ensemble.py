@@ -25,7 +25,7 @@ from fer_utils import metrics as M
 from fer_utils import paths
 from fer_utils.dataset import FERDataset
 from fer_utils.experiment import DataRef, model_location
-from fer_utils.inference import ensemble_proba, load_model_file, model_file
+from fer_utils.inference import ensemble_proba, load_model_file, model_file, tta_kind
 from fer_utils.labels import evaluation_labels
 
 SPLITS = ("PublicTest", "PrivateTest")
@@ -51,9 +51,10 @@ def _members(folders: list[str | Path]) -> list[tuple[Path, dict]]:
     return out
 
 
-def score(folders: list[str | Path], ds: FERDataset, *, tta: bool = False,
+def score(folders: list[str | Path], ds: FERDataset, *, tta: bool | str = False,
           splits=SPLITS) -> dict:
-    """Metrics of the ensemble of ``folders`` on each split (all of its images)."""
+    """Metrics of the ensemble of ``folders`` on each split (all of its images), each member
+    over the test-time views ``tta`` names (:func:`fer_utils.inference.tta_kind`)."""
     members = _members(folders)
     labels = members[0][1]["config"].get("labels", "fer")
     y, keep, names = evaluation_labels(ds, labels)
@@ -135,10 +136,12 @@ def select(name: str, candidates: list[str | Path], ds: FERDataset, *, steps: in
     return folder
 
 
-def build(name: str, folders: list[str | Path], ds: FERDataset, *, tta: bool = False,
+def build(name: str, folders: list[str | Path], ds: FERDataset, *, tta: bool | str = False,
           root: Path | None = None) -> Path:
     """Score the ensemble and write ``<root>/ensembles/<name>-<hash>/metrics.json``; returns
-    the folder. The hash covers the members, ``tta`` and the data fingerprint."""
+    the folder. The hash covers the members, ``tta`` (``False``, ``True`` for the six views,
+    or ``"ten-crop"``: :data:`fer_utils.inference.TTA_KINDS`) and the data fingerprint."""
+    tta_kind(tta)  # a name it does not know: one-line error before any scoring
     members = _members(folders)
     ref = DataRef.of(ds)
     keys = [folder.name for folder, _ in members]
@@ -155,16 +158,18 @@ def build(name: str, folders: list[str | Path], ds: FERDataset, *, tta: bool = F
     return out
 
 
-def members_of(folder: str | Path) -> tuple[list[Path], bool]:
-    """The member folders (beside the ``ensembles`` folder) and ``tta`` of a stored ensemble."""
+def members_of(folder: str | Path) -> tuple[list[Path], bool | str]:
+    """The member folders (beside the ``ensembles`` folder) and ``tta`` of a stored ensemble
+    (``False``, ``True`` for the six views, or a name in :data:`fer_utils.inference.TTA_KINDS`)."""
     folder = Path(folder)
     m = json.loads((folder / "metrics.json").read_text())
     root = folder.parent.parent
-    return [root / key for key in m["ensemble"]], bool(m.get("tta"))
+    tta = m.get("tta") or False
+    return [root / key for key in m["ensemble"]], tta if isinstance(tta, str) else bool(tta)
 
 
 def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = None,
-         tta: bool | None = None, candidates: list[str] | None = None) -> dict | None:
+         tta: bool | str | None = None, candidates: list[str] | None = None) -> dict | None:
     """``metrics.json`` of the stored ensemble called ``name`` on ``data`` under
     ``root/ensembles`` (optionally with exactly these member artifact names and this ``tta``;
     or chosen by :func:`select`, with today's :data:`SELECTION_METHOD`, among exactly these
@@ -174,7 +179,7 @@ def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = No
         chosen = m.get("selection", {})
         if (m.get("name") == name and m.get("data_fingerprint") == data.fingerprint
                 and (members is None or m.get("ensemble") == members)
-                and (tta is None or bool(m.get("tta")) == tta)
+                and (tta is None or tta_kind(m.get("tta")) == tta_kind(tta))
                 and (candidates is None or (chosen.get("candidates") == candidates
                                             and chosen.get("method") == SELECTION_METHOD))):
             return m

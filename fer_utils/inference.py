@@ -137,32 +137,62 @@ def evaluate_model(model, ds: FERDataset, split: str = "PrivateTest", labels: st
     return classification_metrics(y[idx], pred, names)
 
 
-def tta_views(images: np.ndarray, *, flip: bool = True, shift: int = 2) -> list[np.ndarray]:
-    """The test-time views of raw images ``(N, 48, 48[, 1])``: the images, their mirror
-    images (``flip``), and copies shifted by ``shift`` pixels up, down, left and right (edges
-    repeated), the same transformations training augmentation applies."""
+#: The sets of test-time views (:func:`tta_views`): ``"six"``, the face, its mirror image and
+#: four copies moved 2 pixels up, down, left and right; ``"ten-crop"``, the classic ten crops:
+#: the face and the four corners of a crop 4 pixels smaller (moved 2 pixels diagonally, edges
+#: repeated, so nothing is resampled), each also mirrored.
+TTA_KINDS = ("six", "ten-crop")
+
+
+def tta_kind(tta) -> str | None:
+    """The view set a ``tta`` argument names: ``False``/``None`` → None (no test-time
+    augmentation), ``True`` → ``"six"`` (what the stored ensembles mean by it), or a name in
+    :data:`TTA_KINDS`."""
+    if tta is None or tta is False:
+        return None
+    if tta is True:
+        return "six"
+    if tta not in TTA_KINDS:
+        raise ValueError(f"unknown test-time augmentation {tta!r}; choose one of "
+                         f"{', '.join(TTA_KINDS)}")
+    return tta
+
+
+def tta_views(images: np.ndarray, *, flip: bool = True, shift: int = 2,
+              kind: str = "six") -> list[np.ndarray]:
+    """The test-time views of raw images ``(N, 48, 48[, 1])`` (:data:`TTA_KINDS`): the images,
+    their mirror images (``flip``), and copies moved by ``shift`` pixels (edges repeated) up,
+    down, left and right (``"six"``) or diagonally, to the four corners (``"ten-crop"``, each
+    mirrored too): the transformations training augmentation applies."""
     x = images[..., None] if images.ndim == 3 else images
+    s, (h, w) = shift, x.shape[1:3]
+    padded = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge") if s else x
+    if tta_kind(kind) == "ten-crop":
+        crops = [x] + ([padded[:, dy:dy + h, dx:dx + w]
+                        for dy, dx in ((0, 0), (0, 2 * s), (2 * s, 0), (2 * s, 2 * s))] if s else [])
+        return crops + ([c[:, :, ::-1] for c in crops] if flip else [])
     views = [x]
     if flip:
         views.append(x[:, :, ::-1])
-    if shift:
-        s = shift
-        padded = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
-        h, w = x.shape[1:3]
+    if s:
         for dy, dx in ((0, s), (2 * s, s), (s, 0), (s, 2 * s)):
             views.append(padded[:, dy:dy + h, dx:dx + w])
     return views
 
 
-def predict_proba_tta(model, images: np.ndarray, *, flip: bool = True, shift: int = 2) -> np.ndarray:
+def predict_proba_tta(model, images: np.ndarray, *, flip: bool = True, shift: int = 2,
+                      kind: str = "six") -> np.ndarray:
     """Class probabilities averaged over :func:`tta_views` (test-time augmentation)."""
-    views = tta_views(images, flip=flip, shift=shift)
+    views = tta_views(images, flip=flip, shift=shift, kind=kind)
     return np.mean([predict_proba(model, v) for v in views], axis=0)
 
 
-def ensemble_proba(models: list, images: np.ndarray, *, tta: bool = False) -> np.ndarray:
-    """The mean of the members' class probabilities (each with TTA when ``tta``)."""
+def ensemble_proba(models: list, images: np.ndarray, *, tta: bool | str = False) -> np.ndarray:
+    """The mean of the members' class probabilities, each over the test-time views ``tta``
+    names (:func:`tta_kind`: none, ``True``/``"six"`` or ``"ten-crop"``)."""
     if not models:
         raise ValueError("an ensemble needs at least one model")
-    one = predict_proba_tta if tta else predict_proba
-    return np.mean([one(m, images) for m in models], axis=0)
+    kind = tta_kind(tta)
+    if kind is None:
+        return np.mean([predict_proba(m, images) for m in models], axis=0)
+    return np.mean([predict_proba_tta(m, images, kind=kind) for m in models], axis=0)

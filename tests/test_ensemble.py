@@ -47,6 +47,14 @@ def test_an_ensemble_is_stored_found_and_read_back(tmp_path, sample):
     assert ensemble.find(tmp_path, "pair", DataRef.of(sample), tta=True) is None
     folders, tta = ensemble.members_of(out)
     assert [f.name for f in folders] == m["ensemble"] and tta is False
+    # with ten-crop test-time augmentation: stored under its own name, found by it
+    ten = ensemble.build("pair", members, sample, tta="ten-crop", root=tmp_path)
+    assert ten != out and json.loads((ten / "metrics.json").read_text())["tta"] == "ten-crop"
+    assert ensemble.members_of(ten)[1] == "ten-crop"
+    assert ensemble.find(tmp_path, "pair", DataRef.of(sample), tta="ten-crop")["tta"] == "ten-crop"
+    assert ensemble.find(tmp_path, "pair", DataRef.of(sample), tta=True) is None
+    with pytest.raises(ValueError, match="unknown test-time augmentation"):
+        ensemble.build("pair", members, sample, tta="nine", root=tmp_path)
 
 
 def test_stored_probabilities_are_the_members_mean_on_every_image(tmp_path, sample):

@@ -79,3 +79,17 @@ def test_test_time_views_and_the_ensemble_mean(tiny):
     assert np.allclose(tta, np.mean([inference.predict_proba(tiny, v) for v in views], 0))
     with pytest.raises(ValueError, match="at least one model"):
         inference.ensemble_proba([], x)
+    # the classic ten crops: the face and its four corner crops (moved 2 pixels diagonally,
+    # edges repeated), each mirrored too
+    ten = inference.tta_views(x, kind="ten-crop")
+    assert len(ten) == 10 and np.array_equal(ten[0], views[0])
+    assert np.array_equal(ten[1][:, 2:, 2:], views[0][:, :-2, :-2])         # down and right
+    assert np.array_equal(ten[4][:, :-2, :-2], views[0][:, 2:, 2:])         # up and left
+    assert all(np.array_equal(ten[5 + i], ten[i][:, :, ::-1]) for i in range(5))
+    assert len(inference.tta_views(x, kind="ten-crop", flip=False)) == 5
+    assert np.allclose(inference.ensemble_proba([tiny], x, tta="ten-crop"),
+                       np.mean([inference.predict_proba(tiny, v) for v in ten], 0), atol=1e-6)
+    assert np.allclose(inference.ensemble_proba([tiny], x, tta=True), tta, atol=1e-6)
+    assert inference.tta_kind(False) is None and inference.tta_kind(True) == "six"
+    with pytest.raises(ValueError, match="unknown test-time augmentation 'twelve'"):
+        inference.ensemble_proba([tiny], x, tta="twelve")

@@ -112,7 +112,7 @@ MINI_XCEPTION = {
 # there, from 1 here). Its "val" columns are PublicTest and PrivateTest together (7,178 faces),
 # the faces it stopped and chose its checkpoint on. Read from the log; rounded to 0.1 point.
 MINI_XCEPTION_LOG = {
-    "epochs": 189,                       # rows 0-188; stopped by the plateau rules
+    "epochs": 189,                       # rows 0-188, where the log ends
     "first_low_rate_epoch": 98,          # the first epoch after the ×0.1 drop (row 97)
     "val_before_drop": (0.597, 0.639),   # val accuracy over epochs 41-97 (rows 40-96)
     "val_after_drop": 0.651,             # epoch 98

@@ -31,8 +31,16 @@ def seconds_per_epoch(model, images: np.ndarray, labels: np.ndarray, *, batch_si
     """
     n_cls = model.output_shape[-1]
     ds = fitting.make_dataset(images, np.eye(n_cls, dtype=np.float32)[labels], batch_size=batch_size,
-                      shuffle=True, augment=augment).repeat()
-    it = iter(ds)
+                              shuffle=True, augment=augment)
+    return dataset_seconds_per_epoch(model, ds, batch_size=batch_size, steps=steps,
+                                     n_epoch_images=n_epoch_images)
+
+
+def dataset_seconds_per_epoch(model, ds, *, batch_size: int, steps: int = 40,
+                              n_epoch_images: int = 28_709) -> float:
+    """:func:`seconds_per_epoch` for a ready ``tf.data`` pipeline ``ds`` of ``(x, y)`` batches
+    of ``batch_size`` (repeated as needed); the first two steps are not timed."""
+    it = iter(ds.repeat())
     for _ in range(2):
         x, y = next(it)
         model.train_on_batch(x, y)

@@ -24,7 +24,7 @@ import numpy as np
 from fer_utils import metrics as M
 from fer_utils import paths
 from fer_utils.dataset import FERDataset
-from fer_utils.experiment import DataRef, model_location
+from fer_utils.experiment import DataRef, finished_metrics, model_location
 from fer_utils.inference import ensemble_proba, load_model_file, model_file, tta_kind
 from fer_utils.labels import evaluation_labels
 
@@ -190,13 +190,12 @@ def candidates(root: str | Path, data: DataRef) -> list[Path]:
     """Every finished artifact under ``root`` on ``data`` that can join an ensemble: trained on
     FER-2013's labels, with no mask and no teacher, its model kept in the folder (sorted)."""
     out = []
-    for f in sorted(Path(root).glob("*/metrics.json")):
-        m = json.loads(f.read_text())
+    for folder, m in finished_metrics(Path(root), data).items():
         config = m.get("config", {})
-        if (m.get("data_fingerprint") == data.fingerprint and config.get("labels") == "fer"
-                and config.get("mask", "none") == "none" and not config.get("teacher")
-                and model_location(f.parent, committed_only=True) is not None):
-            out.append(f.parent)
+        if (config.get("labels") == "fer" and config.get("mask", "none") == "none"
+                and not config.get("teacher")
+                and model_location(folder, committed_only=True) is not None):
+            out.append(folder)
     return out
 
 

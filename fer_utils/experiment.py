@@ -408,6 +408,17 @@ def find_named(root: Path, name: str, data: DataRef) -> Artifact | None:
     return Artifact(path, ExperimentConfig(), metrics, history)
 
 
+def finished_metrics(root: Path, data: DataRef | None = None) -> dict[Path, dict]:
+    """``metrics.json`` of every finished experiment directly under ``root`` (on ``data``'s
+    content when given), by folder, sorted: the one scan of an artifacts folder."""
+    out = {}
+    for f in sorted(Path(root).glob("*/metrics.json")):
+        m = json.loads(f.read_text())
+        if data is None or m.get("data_fingerprint") == data.fingerprint:
+            out[f.parent] = m
+    return out
+
+
 def large_model_path(key: str) -> Path:
     """Where a model over :data:`MAX_MODEL_BYTES` is kept on the machine that trained it
     (``<cache>/large-models/<artifact key>/``, the portable form): outside the repository,

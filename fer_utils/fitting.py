@@ -53,7 +53,7 @@ def augmenter(config):
                   ``ImageDataGenerator`` drew it for the reference mini-Xception: zoom drawn
                   for each axis on its own, nearest-neighbour sampling, no blur.
     """
-    if getattr(config, "augment_style", "layers") == "affine":
+    if config.augment_style == "affine":
         if not (config.rotation or config.shift or config.zoom or config.flip):
             return None
         return AffineAugment(rotation=config.rotation, shift=config.shift, zoom=config.zoom,

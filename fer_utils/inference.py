@@ -165,19 +165,14 @@ def tta_views(images: np.ndarray, *, flip: bool = True, shift: int = 2,
     down, left and right (``"six"``) or diagonally, to the four corners (``"ten-crop"``, each
     mirrored too): the transformations training augmentation applies."""
     x = images[..., None] if images.ndim == 3 else images
-    s, (h, w) = shift, x.shape[1:3]
-    padded = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge") if s else x
-    if tta_kind(kind) == "ten-crop":
-        crops = [x] + ([padded[:, dy:dy + h, dx:dx + w]
-                        for dy, dx in ((0, 0), (0, 2 * s), (2 * s, 0), (2 * s, 2 * s))] if s else [])
-        return crops + ([c[:, :, ::-1] for c in crops] if flip else [])
-    views = [x]
-    if flip:
-        views.append(x[:, :, ::-1])
-    if s:
-        for dy, dx in ((0, s), (2 * s, s), (s, 0), (s, 2 * s)):
-            views.append(padded[:, dy:dy + h, dx:dx + w])
-    return views
+    kind, s, (h, w) = tta_kind(kind), shift, x.shape[1:3]
+    offsets = {"six": ((0, s), (2 * s, s), (s, 0), (s, 2 * s)),            # up, down, left, right
+               "ten-crop": ((0, 0), (0, 2 * s), (2 * s, 0), (2 * s, 2 * s))}[kind]  # corners
+    padded = np.pad(x, ((0, 0), (s, s), (s, s), (0, 0)), mode="edge")
+    moved = [padded[:, dy:dy + h, dx:dx + w] for dy, dx in offsets] if s else []
+    if kind == "ten-crop":                                       # every crop mirrored too
+        return [x, *moved] + ([c[:, :, ::-1] for c in [x, *moved]] if flip else [])
+    return [x] + ([x[:, :, ::-1]] if flip else []) + moved
 
 
 def predict_proba_tta(model, images: np.ndarray, *, flip: bool = True, shift: int = 2,

@@ -47,19 +47,27 @@ FIRST_RUNS = {"Model 0": "realtime/mx-fer"}
 DEFAULT_CONFIG = MODELS["Model 0"]
 
 
+def config_model_path(config: str) -> Path | None:
+    """The model file of a course config's run on FER-2013 (``"realtime/mx-ref"``): committed,
+    else trained here; None when neither has it."""
+    name = config.rsplit("/", 1)[-1]
+    for root in (paths.committed_dir(), paths.artifacts_dir()):
+        art = experiment.find_named(root, name, DataRef.official_fer2013())
+        if art is not None and art.model_path is not None:
+            return art.model_path
+    return None
+
+
 def default_model_path() -> Path:
-    """The committed default model (mini-Xception, FER-2013 labels).
+    """The committed default model (:data:`DEFAULT_CONFIG`: Chapter 4's Model 0).
 
     Raises
     ------
     FileNotFoundError
         No trained default model is present (say how to get one).
     """
-    name = DEFAULT_CONFIG.rsplit("/", 1)[-1]
-    for root in (paths.committed_dir(), paths.artifacts_dir()):
-        art = experiment.find_named(root, name, DataRef.official_fer2013())
-        if art is not None and art.model_path is not None:
-            return art.model_path
+    if (found := config_model_path(DEFAULT_CONFIG)) is not None:
+        return found
     raise FileNotFoundError(
         f"the default model ({DEFAULT_CONFIG}) is not in this installation; pass --model "
         f"PATH, or train it with: python -m fer_utils train {DEFAULT_CONFIG}")

@@ -180,15 +180,16 @@ def time_to_accuracy(history: dict, milestones=MILESTONES) -> dict[float, float 
     ...                  (0.6, 0.63, 0.7))
     {0.6: 2.0, 0.63: 3.0, 0.7: None}
     """
-    acc, cpu = history.get("val_accuracy") or [], history.get("cpu_seconds") or []
-    if len(cpu) != len(acc) or not cpu:
+    if not _has_cpu_record(history):
         raise ValueError("this run's history has no CPU seconds per epoch (recorded only since "
                          "the campaign issue): train it again to measure its time to accuracy")
+    acc, cpu = history["val_accuracy"], history["cpu_seconds"]
     return {m: next((round(c / 3600, 2) for a, c in zip(acc, cpu) if a >= m), None)
             for m in milestones}
 
 
 def _has_cpu_record(history: dict) -> bool:
+    """Cumulative CPU seconds recorded for every epoch of the run."""
     cpu, acc = history.get("cpu_seconds") or [], history.get("val_accuracy") or []
     return bool(cpu) and len(cpu) == len(acc)
 
@@ -198,14 +199,13 @@ def timed_runs(ds, root: Path | None = None) -> dict[str, Artifact]:
     epoch (the campaign's runs, and every run trained since the campaign issue), by config
     name. ``root``: the artifacts folder (default: the committed one)."""
     root = Path(root) if root is not None else paths.committed_dir()
-    fingerprint = DataRef.of(ds).fingerprint
     out = {}
-    for folder in sorted(p for p in root.iterdir() if (p / "history.json").is_file()):
+    for folder in experiment.finished_metrics(root, DataRef.of(ds)):
         try:
             art = Artifact.from_folder(folder, train.TrainConfig)
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             continue  # not an image-model run, or not a finished one
-        if art.metrics.get("data_fingerprint") == fingerprint and _has_cpu_record(art.history):
+        if _has_cpu_record(art.history):
             out[art.config.name] = art
     return out
 

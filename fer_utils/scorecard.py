@@ -25,7 +25,6 @@ Verdicts, by the kind of claim:
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,10 +160,8 @@ class Evidence:
     def all_train_metrics(self) -> dict[str, dict]:
         """Every finished training artifact under the folder, by folder name."""
         if "all" not in self._cache:
-            found = {}
-            for f in sorted(self.folder.glob("*/metrics.json")):
-                found[f.parent.name] = json.loads(f.read_text())
-            self._cache["all"] = found
+            self._cache["all"] = {folder.name: m for folder, m
+                                  in experiment.finished_metrics(self.folder).items()}
         return self._cache["all"]
 
     def bench(self, name: str) -> dict | None:

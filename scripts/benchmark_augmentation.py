@@ -18,7 +18,6 @@ model, batch 32):
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -37,16 +36,6 @@ def _parallel_layers_dataset(images, targets, *, batch_size, augment, seed=0):
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _seconds_per_epoch(model, ds, steps: int, n_images: int, batch_size: int) -> float:
-    it = iter(ds.repeat())
-    for _ in range(3):                       # tracing and warm-up, not timed
-        model.train_on_batch(*next(it))
-    t = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(*next(it))
-    return (time.perf_counter() - t) / steps * int(np.ceil(n_images / batch_size))
 
 
 def main() -> None:
@@ -81,7 +70,8 @@ def main() -> None:
     for label, make in pipelines.items():
         model = models.build(cfg.model, n_classes=7, **cfg.model_args)
         model.compile(optimizer="adam", loss="categorical_crossentropy")
-        epoch[label] = round(_seconds_per_epoch(model, make(), args.steps, n, b), 1)
+        epoch[label] = round(bench.dataset_seconds_per_epoch(model, make(), batch_size=b,
+                                                             steps=args.steps, n_epoch_images=n), 1)
         print(label, epoch[label], "s per epoch", flush=True)
     print("written to", bench.save("augmentation", {
         "config": "realtime/mx-ref", "sharpness_first_512_training_faces": sharp,

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
-from fer_utils import bench, experiment, faces, models, paths, predict, realtime
-from fer_utils.experiment import DataRef
+from fer_utils import bench, faces, models, predict, realtime
 
 
 def main() -> None:
@@ -53,12 +52,10 @@ def main() -> None:
     # the first runs the default replaced (predict.FIRST_RUNS), timed the same way with TFLite
     first_runs = {}
     for config in predict.FIRST_RUNS.values():
-        art = experiment.find_named(paths.committed_dir(), config.rsplit("/", 1)[-1],
-                                    DataRef.official_fer2013())
-        if art is not None and art.model_path is not None:
-            clf = predict.Classifier(art.model_path, "tflite")
-            first_runs[art.path.name] = round(bench.per_call_ms(lambda: clf.predict(one),
-                                                                n=args.calls), 3)
+        if (path := predict.config_model_path(config)) is not None:
+            clf = predict.Classifier(path, "tflite")
+            first_runs[path.parent.name] = round(bench.per_call_ms(lambda: clf.predict(one),
+                                                                   n=args.calls), 3)
     print("first runs, TFLite ms per face", first_runs, flush=True)
 
     with tempfile.TemporaryDirectory() as d:

@@ -123,3 +123,14 @@ def test_scores_view_reads_metrics_without_nested_lookups(sample, arts):
         s.accuracy("Validation")
     with pytest.raises(ValueError, match="average must be"):
         s.f1(average="micro")
+
+
+def test_finished_metrics_scans_one_folder_level_and_filters_by_data(tmp_path):
+    for name, fp in (("a", "f1"), ("b", "f2")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"data_fingerprint": fp}))
+    (tmp_path / "ensembles" / "c").mkdir(parents=True)                # one level down: not scanned
+    (tmp_path / "ensembles" / "c" / "metrics.json").write_text("{}")
+    assert list(experiment.finished_metrics(tmp_path)) == [tmp_path / "a", tmp_path / "b"]
+    only = experiment.finished_metrics(tmp_path, DataRef("fer2013", "f2"))
+    assert only == {tmp_path / "b": {"data_fingerprint": "f2"}}

@@ -31,7 +31,7 @@ def seconds_per_epoch(model, images: np.ndarray, labels: np.ndarray, *, batch_si
     """
     n_cls = model.output_shape[-1]
     ds = fitting.make_dataset(images, np.eye(n_cls, dtype=np.float32)[labels], batch_size=batch_size,
-                              shuffle=True, augment=augment)
+                              shuffle=True, augment=augment, epochs=None)
     return dataset_seconds_per_epoch(model, ds, batch_size=batch_size, steps=steps,
                                      n_epoch_images=n_epoch_images)
 

@@ -2,9 +2,9 @@
 
 An experiment (:mod:`fer_utils.experiment`: its config, key and artifact) is trained here:
 
-* **the input pipeline** (:func:`make_dataset`): a seeded, reshuffled ``tf.data`` pipeline of
-  raw images with on-the-fly augmentation (:func:`augmenter`) and random erasing
-  (:func:`random_erase`);
+* **the input pipeline** (:func:`make_dataset`): a ``tf.data`` stream of epochs of raw
+  images, each epoch's order and on-the-fly augmentation (:func:`augmenter`) and random
+  erasing (:func:`random_erase`) drawn from the seed and the epoch's number;
 * **the optimizer and loss** of a config's optimisation fields (:func:`make_optimizer`,
   :func:`make_loss`), and the ``tf.distribute`` strategy of its ``strategy`` field
   (:func:`distribution`);
@@ -46,7 +46,7 @@ def augmenter(config):
                   ``RandomTranslation``, ``RandomZoom``, ``RandomFlip``): each resamples the
                   face with bilinear interpolation, and three resamplings blur it (measured
                   on the first 512 Training faces of FER-2013 with :func:`sharpness`: 28.8
-                  without augmentation, 12.5 with it, 29.2 with ``"affine"``), so the
+                  without augmentation, 12.5 with it, 29.1 with ``"affine"``), so the
                   network trains on softer faces than it is tested on. Every course model
                   before the campaign's ``realtime/mx-ref-affine``.
     ``"affine"``  one affine map per face (:class:`AffineAugment`), as Keras 2's
@@ -92,30 +92,38 @@ class AffineAugment:
     of each side, a zoom factor uniform in 1 ± ``zoom`` for each axis on its own (so the
     aspect ratio changes too), composed into one map and applied once with order-0
     (nearest-neighbour) interpolation; then a horizontal flip with probability 1/2. One
-    resampling and no interpolation keep the face as sharp as the test faces. Draws come from
-    a ``tf.random.Generator`` seeded with ``seed`` (the pipeline maps one batch at a time, so
-    a seed repeats them).
+    resampling and no interpolation keep the face as sharp as the test faces.
+
+    The draws are stateless: a call's maps depend only on its ``key`` (a shape-``(2,)``
+    integer tensor; by default one made from ``seed``), never on earlier calls, so
+    :func:`make_dataset` can augment batches in parallel and still give every batch of
+    every epoch the same draws on every run.
     """
+
+    #: draws depend on the call's key alone (see :func:`make_dataset`)
+    stateless = True
 
     def __init__(self, *, rotation: float = 10.0, shift: float = 0.1, zoom: float = 0.1,
                  flip: bool = True, seed: int = 0) -> None:
-        import tensorflow as tf
-
         self.rotation, self.shift, self.zoom, self.flip = rotation, shift, zoom, flip
-        self._gen = tf.random.Generator.from_seed(seed + 5)
+        self.seed = seed
 
-    def matrices(self, b, h, w):
-        """The ``(b, 8)`` projective transforms (output pixel → input pixel, the layout of
-        ``keras.ops.image.affine_transform``) of ``b`` random draws for ``h`` × ``w`` images."""
+    def _key(self, key):
         import tensorflow as tf
 
-        g = self._gen
-        theta = g.uniform([b], -1.0, 1.0) * (self.rotation * np.pi / 180.0)
-        zx = 1.0 + g.uniform([b], -1.0, 1.0) * self.zoom
-        zy = 1.0 + g.uniform([b], -1.0, 1.0) * self.zoom
+        return tf.constant([self.seed + 5, 0], tf.int64) if key is None else key
+
+    def matrices(self, b, h, w, key=None):
+        """The ``(b, 8)`` projective transforms (output pixel → input pixel, the layout of
+        ``keras.ops.image.affine_transform``) of ``b`` random draws for ``h`` × ``w`` images,
+        drawn from ``key``."""
+        import tensorflow as tf
+
+        u = tf.random.stateless_uniform([5, b], self._key(key), -1.0, 1.0)
+        theta = u[0] * (self.rotation * np.pi / 180.0)
+        zx, zy = 1.0 + u[1] * self.zoom, 1.0 + u[2] * self.zoom
         hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
-        tx = g.uniform([b], -1.0, 1.0) * self.shift * wf
-        ty = g.uniform([b], -1.0, 1.0) * self.shift * hf
+        tx, ty = u[3] * self.shift * wf, u[4] * self.shift * hf
         cos, sin = tf.cos(theta), tf.sin(theta)
         m00, m01, m10, m11 = cos * zx, -sin * zy, sin * zx, cos * zy   # rotation · zoom
         cx, cy = (wf - 1.0) / 2.0, (hf - 1.0) / 2.0                     # about the centre
@@ -124,78 +132,112 @@ class AffineAugment:
         zero = tf.zeros([b])
         return tf.stack([m00, m01, a2, m10, m11, b2, zero, zero], axis=1)
 
-    def __call__(self, x, training: bool = True):
+    def __call__(self, x, training: bool = True, key=None):
         if not training:
             return x
         import keras
         import tensorflow as tf
 
+        key = self._key(key)
         x = tf.cast(x, tf.float32)
         b, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
         if self.rotation or self.shift or self.zoom:
-            x = keras.ops.image.affine_transform(x, self.matrices(b, h, w),
+            x = keras.ops.image.affine_transform(x, self.matrices(b, h, w, key),
                                                  interpolation="nearest", fill_mode="nearest")
         if self.flip:
-            flip = self._gen.uniform([b]) < 0.5
+            flip = tf.random.stateless_uniform([b], tf.random.experimental.stateless_fold_in(
+                key, 1)) < 0.5
             x = tf.where(flip[:, None, None, None], tf.reverse(x, axis=[2]), x)
         return x
 
 
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Batches in one epoch of ``n`` images (the last one may be short)."""
+    return int(np.ceil(n / batch_size))
+
+
 def make_dataset(images: np.ndarray, targets: np.ndarray, *, batch_size: int, shuffle: bool,
                  augment=None, seed: int = 0, weights: np.ndarray | None = None,
-                 erasing: float = 0.0):
+                 erasing: float = 0.0, epochs: int | None = 1, first_epoch: int = 0):
     """A ``tf.data`` pipeline of raw images ``(N, 48, 48, 1) float32`` and targets.
 
-    Shuffling is seeded and reshuffled every epoch; augmentation (``augment``, then random
-    erasing with probability ``erasing``: :func:`random_erase`) runs on the fly, one batch at
-    a time, so the same seed gives the same batches.
+    It yields ``epochs`` passes over the images (``None``: endlessly; fit such a stream with
+    ``steps_per_epoch=``:func:`steps_per_epoch`), numbered from ``first_epoch``. Pass ``e``'s
+    order (with ``shuffle``) and its random draws (``augment``, then random erasing with
+    probability ``erasing``: :func:`random_erase`) depend on ``seed``, ``e`` and the batch's
+    place alone. So the same seed gives the same batches, and a run resumed at epoch ``e``
+    (``first_epoch=e``) sees the batches that the uninterrupted run saw, not the first
+    epoch's again. A stateless ``augment`` (:class:`AffineAugment`) runs on several batches
+    at once; Keras's preprocessing layers draw from their own state, so they run one batch
+    at a time (parallel calls would take their draws in thread order, and no two runs would
+    see the same images) and repeat from their seed only within one uninterrupted pipeline.
     """
     import tensorflow as tf
 
     x = images[..., None] if images.ndim == 3 else images
     parts = (x, targets) if weights is None else (x, targets, weights)
-    ds = tf.data.Dataset.from_tensor_slices(parts)
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    if not shuffle and augment is None and not erasing and epochs == 1:
+        def cast(*t):
+            return (tf.cast(t[0], tf.float32),) + t[1:]
 
-    def cast(*t):
-        return (tf.cast(t[0], tf.float32),) + t[1:]
+        return (tf.data.Dataset.from_tensor_slices(parts).batch(batch_size)
+                .map(cast, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+    tensors = tuple(tf.constant(p) for p in parts)
+    n = len(x)
+    root = tf.constant([seed, 0x5EED], tf.int64)
+    fold = tf.random.experimental.stateless_fold_in
 
-    ds = ds.map(cast, num_parallel_calls=tf.data.AUTOTUNE)
-    if augment is not None:
-        # one batch at a time: the layers draw from one seeded state, and parallel calls
-        # would take their draws in thread order, so no two runs would see the same images.
-        # Its cost, measured (scripts/benchmark_augmentation.py, reference mini-Xception,
-        # idle machine): 68.4 s per epoch with the layers against 62.6 s in parallel; the
-        # affine map, one batch at a time, 64.4 s; no augmentation 57.6 s
-        ds = ds.map(lambda *t: (augment(t[0], training=True),) + t[1:])
-    if erasing:
-        gen = tf.random.Generator.from_seed(seed + 4)
-        ds = ds.map(lambda *t: (random_erase(t[0], erasing, gen),) + t[1:])
+    def one_epoch(e):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, fold(root, e))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
+        return batches.map(lambda i, idx: (fold(fold(root, e), i + 1), idx))
+
+    stream = (tf.data.Dataset.counter(first_epoch) if epochs is None
+              else tf.data.Dataset.range(first_epoch, first_epoch + epochs))
+    stateless = augment is None or getattr(augment, "stateless", False)
+
+    def load(key, idx):
+        batch = [tf.gather(t, idx) for t in tensors]
+        xb = tf.cast(batch[0], tf.float32)
+        if augment is not None:
+            xb = (augment(xb, training=True, key=fold(key, 2)) if stateless
+                  else augment(xb, training=True))
+        if erasing:
+            xb = random_erase(xb, erasing, fold(key, 3))
+        return (xb,) + tuple(batch[1:])
+
+    ds = stream.flat_map(one_epoch)
+    ds = (ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) if stateless
+          else ds.map(load))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def random_erase(x, probability: float, gen):
+def random_erase(x, probability: float, key):
     """Random erasing (Zhong et al., 2020) of a batch ``(B, H, W, C)`` of 0–255 images: with
     ``probability``, a rectangle of 2–25 % of the image with aspect ratio 0.3–3.3 is filled
-    with uniform noise. ``gen`` is a ``tf.random.Generator`` (seeded, so runs repeat)."""
+    with uniform noise. The draws are stateless, from ``key`` (a shape-``(2,)`` integer
+    tensor), so a key repeats them."""
     import tensorflow as tf
 
     b, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
-    area = gen.uniform([b], 0.02, 0.25) * hf * wf
-    ratio = tf.exp(gen.uniform([b], tf.math.log(0.3), tf.math.log(3.3)))
+    u = tf.random.stateless_uniform([5, b], key)
+    area = (0.02 + 0.23 * u[0]) * hf * wf
+    log_lo, log_hi = np.log(0.3), np.log(3.3)
+    ratio = tf.exp(log_lo + (log_hi - log_lo) * u[1])
     eh = tf.minimum(tf.sqrt(area * ratio), hf)
     ew = tf.minimum(tf.sqrt(area / ratio), wf)
-    y0 = gen.uniform([b]) * (hf - eh)
-    x0 = gen.uniform([b]) * (wf - ew)
+    y0 = u[2] * (hf - eh)
+    x0 = u[3] * (wf - ew)
     rows = tf.range(hf)[None, :, None]
     cols = tf.range(wf)[None, None, :]
     inside = ((rows >= y0[:, None, None]) & (rows < (y0 + eh)[:, None, None])
               & (cols >= x0[:, None, None]) & (cols < (x0 + ew)[:, None, None]))
-    inside &= (gen.uniform([b]) < probability)[:, None, None]
-    noise = gen.uniform(tf.shape(x), 0.0, 255.0)
+    inside &= (u[4] < probability)[:, None, None]
+    noise = tf.random.stateless_uniform(tf.shape(x), tf.random.experimental.stateless_fold_in(
+        key, 1), 0.0, 255.0)
     return tf.where(inside[..., None], noise, x)
 
 
@@ -216,6 +258,9 @@ def distribution(name: str):
     else:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     return strategy, int(strategy.num_replicas_in_sync)
+
+
+# --------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------
@@ -307,6 +352,29 @@ def load_compact(model, path: Path) -> None:
         t.assign(a.astype(t.dtype))
 
 
+def _rng_variables(model) -> list:
+    """The model's random-number states (the seed generators of its dropout layers): Keras
+    does not save them with a model, so a checkpoint keeps them itself."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def rng_state(model) -> list:
+    """The model's random-number states as lists of integers (JSON-ready)."""
+    import keras
+
+    return [keras.ops.convert_to_numpy(v).tolist() for v in _rng_variables(model)]
+
+
+def set_rng_state(model, states: list) -> None:
+    """Put back what :func:`rng_state` returned, so that a resumed run's dropout draws the
+    masks that the uninterrupted run drew. A list that does not fit is a ``ValueError``."""
+    variables = _rng_variables(model)
+    if len(variables) != len(states):
+        raise ValueError(f"{len(states)} random-number states for {len(variables)} in the model")
+    for v, s in zip(variables, states):
+        v.assign(np.asarray(s, dtype=v.dtype))
+
+
 @dataclass(frozen=True)
 class FitRules:
     """How a fit picks, stops and schedules: the quantity watched (``val_accuracy``,
@@ -387,6 +455,7 @@ def _protocol_callback(rules: FitRules, ckpt: Path, state: dict, bar, on_epoch=N
             else:
                 with paths.atomic_path(ckpt / "last.keras") as tmp:
                     self.model.save(tmp)
+            state["rng"] = rng_state(self.model)
             with paths.atomic_path(ckpt / "state.json") as tmp:
                 tmp.write_text(json.dumps(state))
             bar.update(1)
@@ -407,10 +476,14 @@ def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, 
 
     ``build_model()`` returns a compiled model (called only when there is nothing to resume);
     ``fit_data`` holds the arguments of ``model.fit`` (``x``, ``y``, ``validation_data``,
-    ``batch_size``, ``shuffle``). Returns ``(model, state)``: the ``final`` model (``"best"``
-    on the watched quantity, or ``"last"``) and the run's state (epochs, best epoch, seconds,
-    history). The checkpoint stays until the caller has written the artifact; a run that
-    fails before its first epoch is over removes it. ``on_epoch(state, logs)`` is called after
+    ``batch_size``, ``shuffle``, ``steps_per_epoch``); ``x`` may be a function of the first
+    epoch to run that returns the training stream from that epoch on (:func:`make_dataset`
+    with ``epochs=None``), so a resumed run sees the batches the uninterrupted run would; the
+    checkpoint keeps the model's random-number states too (:func:`rng_state`). Returns
+    ``(model, state)``: the ``final`` model (``"best"`` on the watched quantity, or ``"last"``)
+    and the run's state (epochs, best epoch, seconds, history). The checkpoint stays until
+    the caller has written the artifact; a run that fails before its first epoch is over
+    removes it. ``on_epoch(state, logs)`` is called after
     every epoch's checkpoint (the campaign's log line). ``scope`` (a ``tf.distribute`` strategy's
     scope) is entered to build or load the model, so checkpoints resume under a strategy too.
     A model whose full checkpoint would exceed :data:`COMPACT_ABOVE_BYTES` keeps a compact one
@@ -439,11 +512,15 @@ def fit_resumable(build_model, fit_data: dict, *, epochs: int, rules: FitRules, 
             else:
                 model = build_model()
                 state["compact"] = checkpoint_bytes(model) > COMPACT_ABOVE_BYTES
+            if state.get("rng") is not None:   # checkpoints before 2026-12-06 have none
+                set_rng_state(model, state["rng"])
         runtime.check_training_safe(model)
         done = state["epoch"] >= epochs or state["wait"] >= rules.patience
         with tqdm(total=epochs, initial=state["epoch"], desc=desc, unit="epoch",
                   disable=not progress) as bar:
             if not done:
+                if callable(fit_data.get("x")):
+                    fit_data = dict(fit_data, x=fit_data["x"](state["epoch"]))
                 model.fit(**fit_data, epochs=epochs, initial_epoch=state["epoch"], verbose=0,
                           callbacks=[_protocol_callback(rules, ckpt, state, bar, on_epoch)])
         if state["epoch"] == 0:
@@ -506,13 +583,17 @@ def fit_images(config, images: np.ndarray, labels, train_idx: np.ndarray, val_id
         counts = np.bincount(labels.y[train_idx], minlength=n_classes).astype(float)
         w = len(train_idx) / (n_classes * np.maximum(counts, 1))
         weights = w[labels.y[train_idx]].astype(np.float32)
-    train_ds = make_dataset(images[train_idx], labels.targets[train_idx],
+    augment = augmenter(config) if config.augment else None
+
+    def train_stream(first_epoch):
+        return make_dataset(images[train_idx], labels.targets[train_idx],
                             batch_size=config.batch_size * replicas, shuffle=True,
-                            augment=augmenter(config) if config.augment else None,
-                            seed=config.seed, weights=weights,
-                            erasing=config.erasing if config.augment else 0.0)
+                            augment=augment, seed=config.seed, weights=weights,
+                            erasing=config.erasing if config.augment else 0.0,
+                            epochs=None, first_epoch=first_epoch)
+
     val_ds = make_dataset(images[val_idx], labels.targets[val_idx], batch_size=256, shuffle=False)
-    steps = int(np.ceil(len(train_idx) / (config.batch_size * replicas)))
+    steps = steps_per_epoch(len(train_idx), config.batch_size * replicas)
 
     def build():
         model = models.build(config.model, n_classes=n_classes, **config.model_args)
@@ -523,7 +604,8 @@ def fit_images(config, images: np.ndarray, labels, train_idx: np.ndarray, val_id
     rules = FitRules(config.monitor, config.patience, config.lr_patience,
                      config.lr_factor if config.schedule == "plateau" else 1.0)
     best, state = fit_resumable(
-        build, {"x": train_ds, "validation_data": val_ds, "shuffle": False},
+        build, {"x": train_stream, "validation_data": val_ds, "shuffle": False,
+                "steps_per_epoch": steps},
         epochs=config.epochs, rules=rules, ckpt=ckpt, desc=desc, progress=progress,
         scope=strategy.scope() if strategy is not None else None, on_epoch=on_epoch)
     return best, state, replicas

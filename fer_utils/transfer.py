@@ -23,15 +23,16 @@ from fer_utils.labels import label_set
 from fer_utils.train import TrainConfig  # its default augmentation
 
 
-def _fit(model, train_ds, val_ds, epochs: int, *, patience: int | None, progress: bool) -> dict:
+def _fit(model, train_ds, val_ds, epochs: int, steps: int, *, patience: int | None,
+         progress: bool) -> dict:
     import keras
 
     callbacks = []
     if patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
                                                        restore_best_weights=True))
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0, shuffle=False,
-                     callbacks=callbacks)
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps,
+                     verbose=0, shuffle=False, callbacks=callbacks)
     if progress:
         print(f"  {len(hist.history['loss'])} epochs, best PublicTest accuracy "
               f"{max(hist.history['val_accuracy']):.3f}", flush=True)
@@ -74,9 +75,14 @@ def fine_tune(ds, model="resnet50", *, weights: str | None = "auto", head_epochs
     labels = label_set(ds, "fer")
     tr = labels.indices(ds.usage, "Training", train_limit, seed)
     va = labels.indices(ds.usage, "PublicTest", eval_limit, seed)
-    train_ds = fitting.make_dataset(ds.images[tr], labels.targets[tr], batch_size=batch_size,
-                                    shuffle=True, seed=seed,
-                                    augment=fitting.augmenter(TrainConfig(seed=seed)) if augment else None)
+    aug = fitting.augmenter(TrainConfig(seed=seed)) if augment else None
+
+    def train_stream(first_epoch):  # the second phase goes on to new epochs' batches
+        return fitting.make_dataset(ds.images[tr], labels.targets[tr], batch_size=batch_size,
+                                    shuffle=True, seed=seed, augment=aug, epochs=None,
+                                    first_epoch=first_epoch)
+
+    steps = fitting.steps_per_epoch(len(tr), batch_size)
     val_ds = fitting.make_dataset(ds.images[va], labels.targets[va], batch_size=256, shuffle=False)
 
     result = {"model": model.name, "weights": origin, "n_train": int(len(tr)),
@@ -91,8 +97,9 @@ def fine_tune(ds, model="resnet50", *, weights: str | None = "auto", head_epochs
             print(f"phase '{phase}': {result['trainable'][phase]} trainable weight tensors",
                   flush=True)
         t0 = time.perf_counter()
-        result["history"][phase] = _fit(model, train_ds, val_ds, epochs, patience=stop,
-                                        progress=progress)
+        done = sum(len(h["loss"]) for h in result["history"].values())
+        result["history"][phase] = _fit(model, train_stream(done), val_ds, epochs, steps,
+                                        patience=stop, progress=progress)
         result["seconds"][phase] = round(time.perf_counter() - t0, 1)
     for split in ("PublicTest", "PrivateTest"):
         idx = labels.indices(ds.usage, split, eval_limit, seed, scoring=True)

@@ -32,11 +32,13 @@ def test_random_erasing_fills_rectangles_with_noise():
     import tensorflow as tf
 
     x = tf.zeros((64, 48, 48, 1))
-    gen = tf.random.Generator.from_seed(0)
-    out = fitting.random_erase(x, 1.0, gen).numpy()
+    key = tf.constant([0, 1], tf.int64)
+    out = fitting.random_erase(x, 1.0, key).numpy()
     changed = (out != 0).reshape(64, -1).mean(1)
     assert (changed > 0.01).all() and (changed < 0.3).all()
-    assert (fitting.random_erase(x, 0.0, gen).numpy() == 0).all()
+    assert np.array_equal(out, fitting.random_erase(x, 1.0, key).numpy())    # a key repeats it
+    assert not np.array_equal(out, fitting.random_erase(x, 1.0, key + 1).numpy())
+    assert (fitting.random_erase(x, 0.0, key).numpy() == 0).all()
 
 
 def test_the_pipeline_batches_casts_and_repeats_its_shuffle_and_augmentation():
@@ -102,6 +104,45 @@ def test_augmentation_repeats_from_its_seed():
     assert not np.array_equal(first[..., 0], x)
 
 
+def _epochs(ds):
+    return [np.concatenate([b[i].numpy() for b in ds]) for i in (0, 1)]
+
+
+@pytest.mark.parametrize("style", ["affine", "layers"])
+def test_each_epoch_draws_from_the_seed_and_its_number_so_a_resumed_run_sees_new_batches(style):
+    """Epoch e of the stream is the same whether the stream starts at 0 or at e (a resumed
+    run), epochs differ from each other, and each epoch holds every face once."""
+    from fer_utils.train import TrainConfig
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (70, 48, 48)).astype(np.float32)
+    y = np.eye(70, dtype=np.float32)                                    # a face's own label
+    cfg = TrainConfig(seed=3, erasing=0.3, augment_style=style)
+
+    def stream(first, epochs):
+        return fitting.make_dataset(x, y, batch_size=16, shuffle=True, seed=3, erasing=0.3,
+                                    augment=fitting.augmenter(cfg), epochs=epochs,
+                                    first_epoch=first)
+
+    steps = fitting.steps_per_epoch(70, 16)
+    endless = list(stream(0, None).take(3 * steps))
+    assert [tuple(b[0].shape) for b in endless[:steps]] == [(16, 48, 48, 1)] * 4 + [(6, 48, 48, 1)]
+    epochs = [_epochs(endless[i * steps:(i + 1) * steps]) for i in range(3)]
+    for _, lab in epochs:
+        assert sorted(lab.argmax(1)) == list(range(70))                   # every face once
+    assert not np.array_equal(epochs[0][1], epochs[1][1])                # a new order
+    resumed = _epochs(stream(2, 1))                                      # resumed at epoch 2
+    assert np.array_equal(resumed[1], epochs[2][1])                      # its order
+    if style == "affine":                                                # and its draws
+        assert np.array_equal(resumed[0], epochs[2][0])
+    # the same faces in the same places are drawn anew in another epoch
+    order0, order1 = epochs[0][1].argmax(1), epochs[1][1].argmax(1)
+    same = np.flatnonzero(order0 == order1)
+    img0 = epochs[0][0][np.argsort(order0)]
+    img1 = epochs[1][0][np.argsort(order1)]
+    assert not np.array_equal(img0, img1) and len(same) < 70
+
+
 def test_the_fit_loop_stops_early_keeps_the_best_epoch_and_lowers_the_rate(tmp_path):
     """On data it cannot learn, the watched accuracy stops improving: the plateau lowers the
     rate, early stopping ends the run, and the model returned is the best epoch's."""
@@ -131,6 +172,8 @@ def test_the_fit_loop_stops_early_keeps_the_best_epoch_and_lowers_the_rate(tmp_p
 
 
 def test_affine_augmentation_draws_one_sharp_map_per_face_from_its_seed():
+    import tensorflow as tf
+
     from fer_utils.train import TrainConfig
 
     rng = np.random.default_rng(1)
@@ -144,6 +187,10 @@ def test_affine_augmentation_draws_one_sharp_map_per_face_from_its_seed():
     assert all(np.isin(out[i], x[i]).all() for i in range(len(x)))
     again = np.asarray(fitting.augmenter(cfg)(x, training=True))
     assert np.array_equal(out, again)                                  # the seed repeats it
+    key = tf.constant([7, 8], tf.int64)
+    keyed = np.asarray(aug(x, training=True, key=key))
+    assert np.array_equal(keyed, np.asarray(aug(x, training=True, key=key)))
+    assert not np.array_equal(keyed, out)                              # another key, new draws
     assert np.array_equal(np.asarray(aug(x, training=False)), x)
     # one resampling without interpolation keeps the detail that the layer chain blurs
     layers = np.asarray(fitting.augmenter(cfg.replace(augment_style="layers"))(x, training=True))

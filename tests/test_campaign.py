@@ -47,6 +47,23 @@ def test_the_committed_queue_starts_with_the_reference_mini_xception():
     assert len({e.key() for e in campaign.QUEUE}) == len(campaign.QUEUE)
 
 
+def test_the_large_models_run_last_each_in_one_sitting_with_checkpoints_kept_out_of_git():
+    """Chapter 7's VGG-16 and ResNet-50: checkpoints too large to commit, so each run must fit
+    in one sitting (under 2.5 hours on the idle machine), with a schedule that ends at a rate
+    of zero within it; git ignores their checkpoint folders."""
+    sitting = [e for e in campaign.QUEUE if e.sitting_hours]
+    assert [e.train_config().model for e in sitting] == ["vgg16", "resnet50"]
+    assert campaign.QUEUE[-len(sitting):] == tuple(sitting)
+    for e in sitting:
+        cfg = e.train_config()
+        assert e.sitting_hours <= 2.5 and cfg.schedule == "cosine" and cfg.patience >= cfg.epochs
+        assert cfg.augment_style == "affine"
+        folder = paths.repo_root() / "checkpoints" / e.key()   # where the campaign keeps it
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(folder / "last.npz")],
+                                 cwd=paths.repo_root(), check=False)
+        assert ignored.returncode == 0, f"{folder.name} would be committed"
+
+
 def test_status_needs_no_data_and_says_waiting(where):
     lines = campaign.status_lines(campaign.QUEUE, checkpoints=where / "none")
     assert len(lines) == len(campaign.QUEUE) + 1
@@ -111,6 +128,25 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(where):
     assert [line for line in lines if " epoch " in line][0].count("epoch 2/2") == 1
 
 
+def test_a_one_sitting_run_starts_only_as_the_campaign_starts(where, monkeypatch):
+    """Late in a stretch of work, a run that must finish in one sitting waits for the next
+    start of the campaign, and the entries after it go on; at the start it runs."""
+    big = Entry(_tiny(where, "big", epochs=1).config, "a large model", 10.0, sitting_hours=0.1)
+    after = _tiny(where, "after", epochs=1)
+    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", -1.0)    # the campaign is "late"
+    lines = []
+    done = campaign.run((big, after), make_sample(), log=lines.append)
+    assert len(done) == 1 and done[0].startswith("after-")
+    assert any("big.json: waits for the next start of the campaign" in line for line in lines)
+    assert "waiting for a new start" in lines[-1] and lines[-1].endswith("big.json")
+    line = campaign.status_lines((big,))[0]
+    assert "in one sitting of about 0.1 h: starts only as the campaign starts" in line
+    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", 3600.0)   # just started
+    lines = []
+    done = campaign.run((big, after), make_sample(), log=lines.append)
+    assert len(done) == 1 and done[0].startswith("big-") and lines[-1].endswith("queue is done")
+
+
 def test_a_second_campaign_is_refused(where):
     with campaign._single_run(paths.checkpoints_dir() / ".campaign.lock"):
         with pytest.raises(RuntimeError, match="already running"):
@@ -129,8 +165,9 @@ def test_the_campaign_lowers_its_own_priority():
     assert out.stdout.strip() == "19"
 
 
-def test_the_distilled_real_time_model_comes_last_and_learns_from_a_teacher_ensemble():
-    student = campaign.QUEUE[-1].train_config()
+def test_the_distilled_real_time_model_comes_after_its_teachers_and_learns_from_an_ensemble():
+    committed = [e for e in campaign.QUEUE if not e.sitting_hours]   # Chapter 7's come after
+    student = committed[-1].train_config()
     reference = campaign.QUEUE[1].train_config()
     assert student.teacher and student.labels == "fer" and 0 < student.teacher_weight < 1
     # the same network, augmentation and schedule as the reference run: only the targets differ

@@ -231,9 +231,11 @@ def prediction_figure(image: np.ndarray, predictions, *, title: str = ""):
     return fig
 
 
-def training_run(history: dict, *, reference_log: dict | None = None, title: str = ""):
+def training_run(history: dict, *, reference_log: dict | None = None, others: dict | None = None,
+                 label: str = "ours", title: str = ""):
     """A long run's training and PublicTest accuracy per epoch, with its learning-rate cuts
-    (dotted), beside the milestones of a published training log.
+    (dotted), beside the milestones of a published training log and the PublicTest accuracy
+    of other runs.
 
     Parameters
     ----------
@@ -243,6 +245,10 @@ def training_run(history: dict, *, reference_log: dict | None = None, title: str
         Milestones as :data:`fer_utils.sources.MINI_XCEPTION_LOG` states them
         (``val_before_drop`` range, ``first_low_rate_epoch``, ``val_after_drop``, ``val_best``,
         ``epochs``, ``train_final``), drawn in red.
+    others : dict, optional
+        Name → history of other runs (``val_accuracy`` per epoch), drawn as thin lines.
+    label : str
+        The run's name in the legend.
 
     Returns
     -------
@@ -252,11 +258,16 @@ def training_run(history: dict, *, reference_log: dict | None = None, title: str
     acc, val, lr = (np.asarray(history[k], float) for k in ("accuracy", "val_accuracy", "lr"))
     epoch = np.arange(1, len(val) + 1)
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    ax.plot(epoch, acc, color="0.55", lw=1, label="ours: Training (augmented)")
-    ax.plot(epoch, val, color="C0", lw=1.4, label="ours: PublicTest")
+    ax.plot(epoch, acc, color="0.55", lw=1, label=f"{label}: Training (augmented)")
+    ax.plot(epoch, val, color="C0", lw=1.4, label=f"{label}: PublicTest")
     for i, e in enumerate(epoch[1:][np.diff(lr) < 0]):
-        ax.axvline(e, color="C0", ls=":", lw=0.8, label="ours: learning rate cut" if i == 0 else None)
+        ax.axvline(e, color="C0", ls=":", lw=0.8, label=f"{label}: learning rate cut" if i == 0 else None)
     last = len(epoch)
+    for i, (name, other) in enumerate((others or {}).items()):
+        v = np.asarray(other["val_accuracy"], float)
+        ax.plot(np.arange(1, len(v) + 1), v, color=f"C{i + 1}", lw=0.9, alpha=0.8,
+                label=f"{name}: PublicTest")
+        last = max(last, len(v))
     if reference_log is not None:
         log, drop = reference_log, reference_log["first_low_rate_epoch"]
         ax.fill_between([41, drop - 1], *log["val_before_drop"], color="C3", alpha=0.15,

@@ -82,4 +82,10 @@ def test_training_run_marks_the_rate_cuts_and_the_log():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert sum(lab.startswith("reference log") for lab in labels) == 4
     assert ax.get_xlim()[1] == log["epochs"] + 3
+    other = {"val_accuracy": [0.2] * 6}
+    fig = viz.training_run(history, others={"layers": other}, label="affine")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["affine: Training (augmented)", "affine: PublicTest"]
+    assert "layers: PublicTest" in labels and ax.get_xlim()[1] == 6 + 3
     viz._plt().close("all")

@@ -35,6 +35,11 @@ from fer_utils.masks import SIMPLE
 
 METHODS = ("gradients", "smoothgrad", "grad_cam", "occlusion")
 
+#: Chapter 7's large models, name → course config (its section "VGG-16 and ResNet-50" and the
+#: scorecard read them here). The training campaign's one-sitting runs
+#: (``saliency/vgg16-convbn-long``, ``saliency/resnet50-long``) take their places when they end.
+LARGE_MODELS = {"VGG-16 (BN)": "saliency/vgg16-convbn", "ResNet-50": "saliency/resnet50"}
+
 
 class SaliencyError(ValueError):
     """A request that cannot work with this model (a wrong layer name, a wrong input shape)."""

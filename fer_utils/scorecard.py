@@ -34,6 +34,7 @@ import numpy as np
 from fer_utils import audit, bench, ensemble, experiment, ferplus, mapnet, paths, sources, train
 from fer_utils.experiment import DataRef, Scores
 from fer_utils.predict import MODELS
+from fer_utils.saliency import LARGE_MODELS
 
 #: the data of the book's committed artifacts
 FER2013 = DataRef.official_fer2013()
@@ -181,6 +182,11 @@ def _score(metrics: dict, key: str) -> float:
     """A PrivateTest score by its metrics.json name (``accuracy``, ``macro_f1``, ``weighted_f1``)."""
     s = Scores(metrics)
     return s.accuracy() if key == "accuracy" else s.f1(average=key.split("_")[0])
+
+
+def _epochs(name: str) -> int:
+    """The epochs a course config trains for (a scorecard note states it)."""
+    return train.TrainConfig.named(name).epochs
 
 
 def _private(name: str, what: str, key: str = "accuracy") -> Callable:
@@ -478,13 +484,14 @@ def claims() -> list[Claim]:
               "%", "not reproducible", None, "HRFE is private"),
         # Chapter 7: masks and saliency
         Claim("7 Masks", "Kroening et al.", "VGG-16 (BN + dropout), 128×128, no mask", 0.583, "%",
-              "reproduce", _private("saliency/vgg16-convbn", "VGG-16"),
-              "all Training faces, 2 epochs, 48×48, batch norm after every convolution, "
-              "from scratch (2 CPU cores)",
+              "reproduce", _private(LARGE_MODELS["VGG-16 (BN)"], "VGG-16"),
+              f"all Training faces, {_epochs(LARGE_MODELS['VGG-16 (BN)'])} epochs, 48×48, "
+              "batch norm after every convolution, from scratch (2 CPU cores)",
               tolerance=0.02),
         Claim("7 Masks", "Kroening et al.", "ResNet-50, 128×128: 41–47 %", (0.41, 0.47), "%",
-              "reproduce", _private("saliency/resnet50", "ResNet-50"),
-              "all Training faces, 4 epochs, 48×48, from scratch (2 CPU cores)"),
+              "reproduce", _private(LARGE_MODELS["ResNet-50"], "ResNet-50"),
+              f"all Training faces, {_epochs(LARGE_MODELS['ResNet-50'])} epochs, 48×48, "
+              "from scratch (2 CPU cores)"),
         *[Claim("7 Masks", "Kroening et al.", f"covering the {region} costs accuracy "
                 f"(VGG-16: {100 * sources.KROENING_TABLES['VGG-16']['none']['accuracy']:.1f} → "
                 f"{100 * sources.KROENING_TABLES['VGG-16'][region]['accuracy']:.1f} %)",

@@ -118,6 +118,32 @@ QUEUE: tuple[Entry, ...] = (
 )
 
 
+#: The queue's last step trains nothing: once every run has ended, the ensemble of the issue's
+#: last entry (the course's 71 % target): members chosen on PublicTest among every finished
+#: model on FER-2013's labels without a mask (:func:`fer_utils.ensemble.candidates`, the
+#: distilled student included), each seen through the ten crops and their mirror images, then
+#: scored once on PrivateTest (:func:`final_ensemble`). Name and test-time views.
+FINAL_ENSEMBLE = ("campaign-ten-crop", "ten-crop")
+
+
+def final_ensemble(ds, root: Path | None = None) -> tuple[Path | None, bool]:
+    """The campaign's closing ensemble (:data:`FINAL_ENSEMBLE`) on ``ds``: ``(folder, made)``,
+    the stored one when it was chosen among today's candidates (``made`` False), else chosen
+    and scored now; ``(None, False)`` when no model has finished."""
+    root = root or paths.artifacts_dir()
+    name, tta = FINAL_ENSEMBLE
+    data = experiment.DataRef.of(ds)
+    pool = ensemble.candidates(root, data, students=True)
+    if not pool:
+        return None, False
+    found = ensemble.find(root, name, data, tta=tta, candidates=[c.name for c in pool])
+    if found is not None:
+        folders = sorted((root / "ensembles").glob(f"{name}-{data.name}-*"))
+        return next(f for f in folders
+                    if json.loads((f / "metrics.json").read_text()) == found), False
+    return ensemble.select(name, pool, ds, tta=tta, root=root), True
+
+
 def export_real_time(art) -> Path | None:
     """Write ``model.tflite`` beside a finished mini-Xception's model (the real-time models:
     ``predict`` and the webcam loop run them through TensorFlow Lite, and a committed model
@@ -332,7 +358,17 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
                     log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: TensorFlow Lite "
                         f"model written ({tflite.name}, commit it with the artifact)")
                 finished.append(art.path.name)
-        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: " + (
-            f"every other run of the queue is done; waiting for a new start: {', '.join(deferred)}"
-            if deferred else "every run of the queue is done"))
+        if deferred:
+            log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every other run of the queue "
+                f"is done; waiting for a new start: {', '.join(deferred)}")
+            return finished
+        folder, made = final_ensemble(ds)
+        if made:
+            m = json.loads((folder / "metrics.json").read_text())
+            log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: ensemble {folder.name} "
+                f"({len(m['ensemble'])} members, {FINAL_ENSEMBLE[1]}, chosen on PublicTest): "
+                f"PublicTest {m['PublicTest']['accuracy']:.4f}, PrivateTest "
+                f"{m['PrivateTest']['accuracy']:.4f}")
+            finished.append(folder.name)
+        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every run of the queue is done")
     return finished

@@ -71,14 +71,15 @@ def score(folders: list[str | Path], ds: FERDataset, *, tta: bool | str = False,
 
 
 def split_probabilities(folders: list[str | Path], ds: FERDataset, split: str = "PublicTest",
-                        ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The labels of ``split`` and each member's class probabilities on it."""
+                        *, tta: bool | str = False) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The labels of ``split`` and each member's class probabilities on it (averaged over the
+    test-time views ``tta`` names)."""
     members = _members(folders)
     y, keep, _ = evaluation_labels(ds, members[0][1]["config"].get("labels", "fer"))
     idx = np.flatnonzero((ds.usage == split) & keep)
     if len(idx) == 0:
         raise ValueError(f"no {split} image to choose ensemble members on")
-    probs = [ensemble_proba([load_model_file(model_file(folder))], ds.images[idx])
+    probs = [ensemble_proba([load_model_file(model_file(folder))], ds.images[idx], tta=tta)
              for folder, _ in members]
     return y[idx], probs
 
@@ -120,14 +121,16 @@ def greedy_select(y: np.ndarray, probs: list[np.ndarray], *, steps: int = 20,
 
 
 def select(name: str, candidates: list[str | Path], ds: FERDataset, *, steps: int = 20,
-           root: Path | None = None) -> Path:
-    """Choose members among ``candidates`` on PublicTest (:func:`greedy_select`), then
-    :func:`build` their ensemble (PrivateTest scored once, at the end). A member chosen twice
-    is listed twice (it weighs twice in the average). ``metrics.json`` also holds
-    ``"selection"``: the candidates and the PublicTest accuracy after each addition."""
-    y, probs = split_probabilities(candidates, ds, "PublicTest")
+           tta: bool | str = False, root: Path | None = None) -> Path:
+    """Choose members among ``candidates`` on PublicTest (:func:`greedy_select`), each seen
+    through the test-time views ``tta`` names, then :func:`build` their ensemble with those
+    views (PrivateTest scored once, at the end). A member chosen twice is listed twice (it
+    weighs twice in the average). ``metrics.json`` also holds ``"selection"``: the candidates
+    and the PublicTest accuracy after each addition."""
+    tta_kind(tta)  # a name it does not know: one-line error before any scoring
+    y, probs = split_probabilities(candidates, ds, "PublicTest", tta=tta)
     chosen, trace = greedy_select(y, probs, steps=steps)
-    folder = build(name, [candidates[i] for i in chosen], ds, root=root)
+    folder = build(name, [candidates[i] for i in chosen], ds, tta=tta, root=root)
     stored = json.loads((folder / "metrics.json").read_text())
     stored["selection"] = {"on": "PublicTest", "method": SELECTION_METHOD, "steps": steps,
                            "candidates": [Path(c).name for c in candidates],
@@ -186,14 +189,15 @@ def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = No
     return None
 
 
-def candidates(root: str | Path, data: DataRef) -> list[Path]:
+def candidates(root: str | Path, data: DataRef, *, students: bool = False) -> list[Path]:
     """Every finished artifact under ``root`` on ``data`` that can join an ensemble: trained on
-    FER-2013's labels, with no mask and no teacher, its model kept in the folder (sorted)."""
+    FER-2013's labels, with no mask, its model kept in the folder (sorted); with ``students``
+    also the models that learned from a teacher (a teacher's own pool leaves them out)."""
     out = []
     for folder, m in finished_metrics(Path(root), data).items():
         config = m.get("config", {})
         if (config.get("labels") == "fer" and config.get("mask", "none") == "none"
-                and not config.get("teacher")
+                and (students or not config.get("teacher"))
                 and model_location(folder, committed_only=True) is not None):
             out.append(folder)
     return out

@@ -90,7 +90,16 @@ def test_run_trains_the_queue_in_order_logs_each_epoch_and_leaves_artifacts(wher
     lines = []
     queue = (_tiny(where, "first"), _tiny(where, "second", epochs=1))
     done = campaign.run(queue, make_sample(), log=lines.append)
-    assert len(done) == 2 and done[0].startswith("first-") and done[1].startswith("second-")
+    assert len(done) == 3 and done[0].startswith("first-") and done[1].startswith("second-")
+    # then the closing ensemble, chosen on PublicTest with ten crops, scored once
+    name, tta = campaign.FINAL_ENSEMBLE
+    assert done[2].startswith(f"{name}-sample-")
+    ens = json.loads((paths.artifacts_dir() / "ensembles" / done[2] / "metrics.json").read_text())
+    assert ens["tta"] == tta == "ten-crop" and set(ens["ensemble"]) <= set(done[:2])
+    assert ens["selection"]["on"] == "PublicTest"
+    assert sorted(ens["selection"]["candidates"]) == sorted(done[:2])
+    assert any(f"ensemble {done[2]}" in line and "PrivateTest" in line for line in lines)
+    done = done[:2]
     epochs = [line for line in lines if " epoch " in line]
     assert len(epochs) == 3
     assert re.search(r"first\.json epoch 1/2 acc \d\.\d{4} PublicTest \d\.\d{4} .* CPU \d+\.\d\d h$",
@@ -144,7 +153,8 @@ def test_a_one_sitting_run_starts_only_as_the_campaign_starts(where, monkeypatch
     monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", 3600.0)   # just started
     lines = []
     done = campaign.run((big, after), make_sample(), log=lines.append)
-    assert len(done) == 1 and done[0].startswith("big-") and lines[-1].endswith("queue is done")
+    assert [d.split("-")[0] for d in done] == ["big", campaign.FINAL_ENSEMBLE[0].split("-")[0]]
+    assert lines[-1].endswith("queue is done")   # and the closing ensemble was chosen
 
 
 def test_a_second_campaign_is_refused(where):
@@ -191,6 +201,14 @@ def test_the_campaign_chooses_its_teacher_once_then_trains_the_student(where):
     art = experiment_artifact(where, pupil, ds)
     assert art["teacher"]["name"] == "tutor" and art["teacher"]["members"] == [first.key(DataRef.of(ds))]
     assert campaign.prepare_teacher(pupil.train_config(), ds) is None       # chosen once
+    # a teacher's pool leaves students out; the closing ensemble may take them
+    from fer_utils import ensemble
+    pool = [f.name for f in ensemble.candidates(where / "artifacts", DataRef.of(ds))]
+    assert pupil.key(DataRef.of(ds)) not in pool and first.key(DataRef.of(ds)) in pool
+    everyone = [f.name for f in ensemble.candidates(where / "artifacts", DataRef.of(ds),
+                                                    students=True)]
+    assert pupil.key(DataRef.of(ds)) in everyone
+    assert any(f"ensemble {campaign.FINAL_ENSEMBLE[0]}-" in line for line in lines)
 
 
 def experiment_artifact(where, entry, ds) -> dict:

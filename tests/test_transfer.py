@@ -28,13 +28,13 @@ def test_head_phase_leaves_the_base_alone_and_top_phase_tunes_only_the_top():
     ds = make_sample()
     model = tiny_pretrained()
     base = model.get_layer("base")
-    before = {w.path: np.array(w) for w in base.weights}
+    before = {w.path: w.numpy().copy() for w in base.weights}
     seen = {}
     real_fit = transfer._fit
 
     def spy(m, *args, **kwargs):  # snapshot the base after each phase
         out = real_fit(m, *args, **kwargs)
-        seen[len(seen)] = {w.path: np.array(w) for w in base.weights}
+        seen[len(seen)] = {w.path: w.numpy().copy() for w in base.weights}
         return out
 
     transfer._fit = spy

@@ -226,6 +226,17 @@ def status_lines(queue: tuple[Entry, ...] = QUEUE, **where) -> list[str]:
                         f"{entry.sitting_hours:.1f} h: starts only as the campaign starts)")
         lines.append(f"{i}. {entry.config}: {what}; CPU-hours {s['cpu_hours']:.2f} spent, "
                      f"at most {s['cpu_hours_left']:.1f} left")
+    name, tta = FINAL_ENSEMBLE
+    root = where.get("artifacts") or paths.artifacts_dir(committed=True)
+    stored = sorted((root / "ensembles").glob(f"{name}-*/metrics.json"))
+    if stored:
+        m = json.loads(stored[-1].read_text())
+        what = (f"done: {len(m['ensemble'])} members, PublicTest "
+                f"{100 * m['PublicTest']['accuracy']:.1f} %, PrivateTest "
+                f"{100 * m['PrivateTest']['accuracy']:.1f} % (chosen again when a run ends)")
+    else:
+        what = "waits for every run above"
+    lines.append(f"{len(queue) + 1}. the closing ensemble ({name}, {tta} views): {what}")
     lines.append(f"total: {spent:.2f} CPU-hours spent, at most {left:.1f} left "
                  "(early stopping ends most runs sooner)")
     return lines

@@ -65,9 +65,12 @@ def test_the_large_models_run_last_each_in_one_sitting_with_checkpoints_kept_out
 
 
 def test_status_needs_no_data_and_says_waiting(where):
-    lines = campaign.status_lines(campaign.QUEUE, checkpoints=where / "none")
-    assert len(lines) == len(campaign.QUEUE) + 1
-    assert all("waiting" in line for line in lines[:-1]) and lines[-1].startswith("total:")
+    lines = campaign.status_lines(campaign.QUEUE, checkpoints=where / "none",
+                                  artifacts=where / "none")
+    assert len(lines) == len(campaign.QUEUE) + 2
+    assert all("waiting" in line for line in lines[:-2]) and lines[-1].startswith("total:")
+    assert lines[-2].endswith("the closing ensemble (campaign-ten-crop, ten-crop views): "
+                              "waits for every run above")
 
 
 def test_status_of_a_run_in_progress_reads_its_checkpoint(where):
@@ -112,6 +115,8 @@ def test_run_trains_the_queue_in_order_logs_each_epoch_and_leaves_artifacts(wher
     status = campaign.status_lines(queue, artifacts=paths.artifacts_dir(),
                                    data=DataRef.of(make_sample()))
     assert status[0].startswith("1. ") and "done: 2 epochs" in status[0]
+    assert re.search(r"^3\. the closing ensemble .*: done: \d members, PublicTest [\d.]+ %, "
+                     r"PrivateTest [\d.]+ %", status[2])
     again = []
     assert campaign.run(queue, make_sample(), log=again.append) == []  # nothing left to do
 

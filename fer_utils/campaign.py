@@ -126,21 +126,25 @@ QUEUE: tuple[Entry, ...] = (
 FINAL_ENSEMBLE = ("campaign-ten-crop", "ten-crop")
 
 
+def _closing_pool(root: Path, data: experiment.DataRef) -> tuple[list[Path], Path | None]:
+    """The closing ensemble's candidates on ``data`` today, and its stored folder if it was
+    chosen among exactly those (else None)."""
+    name, tta = FINAL_ENSEMBLE
+    pool = ensemble.candidates(root, data, students=True)
+    found = ensemble.find_folder(root, name, data, tta=tta,
+                                 candidates=[c.name for c in pool]) if pool else None
+    return pool, found
+
+
 def final_ensemble(ds, root: Path | None = None) -> tuple[Path | None, bool]:
     """The campaign's closing ensemble (:data:`FINAL_ENSEMBLE`) on ``ds``: ``(folder, made)``,
     the stored one when it was chosen among today's candidates (``made`` False), else chosen
     and scored now; ``(None, False)`` when no model has finished."""
     root = root or paths.artifacts_dir()
+    pool, found = _closing_pool(root, experiment.DataRef.of(ds))
+    if found is not None or not pool:
+        return found, False
     name, tta = FINAL_ENSEMBLE
-    data = experiment.DataRef.of(ds)
-    pool = ensemble.candidates(root, data, students=True)
-    if not pool:
-        return None, False
-    found = ensemble.find(root, name, data, tta=tta, candidates=[c.name for c in pool])
-    if found is not None:
-        folders = sorted((root / "ensembles").glob(f"{name}-{data.name}-*"))
-        return next(f for f in folders
-                    if json.loads((f / "metrics.json").read_text()) == found), False
     return ensemble.select(name, pool, ds, tta=tta, root=root), True
 
 
@@ -227,10 +231,10 @@ def status_lines(queue: tuple[Entry, ...] = QUEUE, **where) -> list[str]:
         lines.append(f"{i}. {entry.config}: {what}; CPU-hours {s['cpu_hours']:.2f} spent, "
                      f"at most {s['cpu_hours_left']:.1f} left")
     name, tta = FINAL_ENSEMBLE
-    root = where.get("artifacts") or paths.artifacts_dir(committed=True)
-    stored = sorted((root / "ensembles").glob(f"{name}-*/metrics.json"))
-    if stored:
-        m = json.loads(stored[-1].read_text())
+    _, found = _closing_pool(where.get("artifacts") or paths.artifacts_dir(committed=True),
+                             where.get("data") or experiment.DataRef.official_fer2013())
+    if found is not None:
+        m = json.loads((found / "metrics.json").read_text())
         what = (f"done: {len(m['ensemble'])} members, PublicTest "
                 f"{100 * m['PublicTest']['accuracy']:.1f} %, PrivateTest "
                 f"{100 * m['PrivateTest']['accuracy']:.1f} % (chosen again when a run ends)")

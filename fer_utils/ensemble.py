@@ -177,6 +177,14 @@ def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = No
     ``root/ensembles`` (optionally with exactly these member artifact names and this ``tta``;
     or chosen by :func:`select`, with today's :data:`SELECTION_METHOD`, among exactly these
     ``candidates``), or None."""
+    found = find_folder(root, name, data, members=members, tta=tta, candidates=candidates)
+    return None if found is None else json.loads((found / "metrics.json").read_text())
+
+
+def find_folder(root: Path, name: str, data: DataRef, *, members: list[str] | None = None,
+                tta: bool | str | None = None, candidates: list[str] | None = None
+                ) -> Path | None:
+    """The folder of the stored ensemble :func:`find` finds, or None."""
     for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/metrics.json")):
         m = json.loads(f.read_text())
         chosen = m.get("selection", {})
@@ -185,7 +193,7 @@ def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = No
                 and (tta is None or tta_kind(m.get("tta")) == tta_kind(tta))
                 and (candidates is None or (chosen.get("candidates") == candidates
                                             and chosen.get("method") == SELECTION_METHOD))):
-            return m
+            return f.parent
     return None
 
 

@@ -255,7 +255,7 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
 
     def build():
         model = models.build(spec["builder"], **spec["kwargs"])
-        steps = -(-len(x_tr) // config.batch_size)
+        steps = fitting.steps_per_epoch(len(x_tr), config.batch_size)
         model.compile(optimizer=fitting.make_optimizer(config, steps),
                       loss=fitting.make_loss(config), metrics=["accuracy"])
         return model

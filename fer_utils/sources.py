@@ -118,6 +118,16 @@ MINI_XCEPTION_LOG = {
     "val_after_drop": 0.651,             # epoch 98
     "val_best": 0.657,                   # highest val accuracy of the run
     "train_final": 0.721,                # training accuracy (augmented) in the last epoch
+    # Its schedule, read from the val_loss column with Keras 2.0's rules (the log's checkpoint
+    # names count epochs from 0, as Keras 2.0 did): ReduceLROnPlateau counts an epoch as better
+    # only if the loss falls by more than 1e-4 and cuts at the (patience + 1)-th epoch without
+    # one; EarlyStopping stops at the (patience + 1)-th. The only jump in training loss after
+    # the first epochs is at epoch 98.
+    "last_gain_before_cut": 71,          # the loss's last improvement before that cut
+    "implied_lr_patience": 25,           # the patience that cuts at epoch 98: 26 epochs later
+    "script_lr_patience": 12,            # the committed script's: int(patience / 4), patience 50
+    "script_first_cut_epoch": 66,        # where patience 12 would have cut first on this log
+    "script_stop_epoch": 162,            # where its early stopping (50) would have ended it
 }
 
 # FERPlus (Barsoum et al. 2016) as the anchors state it.

@@ -154,6 +154,47 @@ def distance_to_targets(measured: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+#: How the prose names each accuracy target's model (:func:`describe_targets`)
+TARGET_NAMES = {"single model": "the best single model", "ensemble or TTA": "the better of the "
+                "ensemble and test-time augmentation", "FERPlus, majority labels": "the FERPlus "
+                "model", "real-time model": "the best real-time model"}
+
+
+def describe_targets(distance: pd.DataFrame) -> str:
+    """The accuracy targets of :func:`distance_to_targets`'s table in words: those met, then
+    how far each other one is short, naming the model behind each figure. Targets without a
+    measurement and the speed target are left out.
+
+    >>> d = distance_to_targets({"single model": (0.671, "Model 0"),
+    ...                          "real-time model": (0.671, "Model 0"),
+    ...                          "ensemble or TTA": (0.65, "TTA")})
+    >>> describe_targets(d)
+    'The best single model (Model 0) is 0.9 points short of 68 %, and the better of the \
+ensemble and test-time augmentation (TTA) 6.0 points short of 71 %. The best real-time model \
+(Model 0) meets its target of 66 % (67.1 %).'
+    """
+    rows = distance.loc[[n for n in TARGET_NAMES if n in distance.index
+                         and distance.loc[n, "measured"] is not None]].copy()
+    rows["from"] = rows["from"].astype(str).str.lstrip("+ ")   # a recipe step's "+ ..." label
+    met = [n for n in rows.index if rows.loc[n, "met"]]
+    short = [n for n in rows.index if not rows.loc[n, "met"]]
+    parts = []
+    if short:
+        said = [f"{TARGET_NAMES[n]} ({rows.loc[n, 'from']}) {'is ' if i == 0 else ''}"
+                f"{rows.loc[n, 'short by']:.1f} points short of {rows.loc[n, 'target']:.0f} %"
+                for i, n in enumerate(short)]
+        text = said[0] if len(said) == 1 else ", ".join(said[:-1]) + ", and " + said[-1]
+        parts.append(text[0].upper() + text[1:] + ".")
+    if met:
+        said = [f"{TARGET_NAMES[n]} ({rows.loc[n, 'from']}) meets its target of "
+                f"{rows.loc[n, 'target']:.0f} % ({rows.loc[n, 'measured']:.1f} %)" for n in met]
+        text = " and ".join(said)
+        parts.append(text[0].upper() + text[1:] + ".")
+    else:
+        parts.insert(0, "No accuracy target is met.")
+    return " ".join(parts)
+
+
 def cost_hours(runs: int, epochs: int, seconds_per_epoch: float) -> float:
     """Hours of training for ``runs`` runs of ``epochs`` epochs at a measured rate."""
     if runs < 0 or epochs < 0 or seconds_per_epoch <= 0:

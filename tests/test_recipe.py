@@ -44,6 +44,22 @@ def test_distance_to_targets_handles_both_directions_and_missing_values():
         recipe.distance_to_targets({"a target nobody set": (0.5, "x")})
 
 
+def test_describe_targets_names_the_met_and_the_short_ones():
+    d = recipe.distance_to_targets({"single model": (0.626, "vgg"),
+                                    "FERPlus, majority labels": (0.779, "Model 2"),
+                                    "real-time model": (0.671, "Model 0"),
+                                    "ensemble or TTA": (None, "+ not run"),
+                                    "real-time ms per face": (0.41, "tflite")})
+    text = recipe.describe_targets(d)
+    assert text.startswith("The best single model (vgg) is 5.4 points short of 68 %, and the "
+                           "FERPlus model (Model 2) 6.1 points short of 84 %.")
+    assert text.endswith("The best real-time model (Model 0) meets its target of 66 % (67.1 %).")
+    assert "ensemble" not in text and "ms" not in text      # unmeasured and speed: left out
+    none_met = recipe.distance_to_targets({"single model": (0.626, "+ vgg")})   # a step label
+    assert recipe.describe_targets(none_met) == ("No accuracy target is met. The best single "
+                                                 "model (vgg) is 5.4 points short of 68 %.")
+
+
 def test_cost_hours():
     assert recipe.cost_hours(3, 100, 216.0) == pytest.approx(18.0)
     assert recipe.cost_hours(0, 100, 216.0) == 0

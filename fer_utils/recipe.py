@@ -148,8 +148,9 @@ def distance_to_targets(measured: dict) -> pd.DataFrame:
         lower_is_better = name.endswith("ms per face")
         short = None if value is None else (value - goal) if lower_is_better else (goal - value)
         scale = 1 if lower_is_better else 100
-        rows[name] = {"target": scale * goal, "measured": None if value is None else scale * value,
-                      "short by": None if value is None else max(0.0, scale * short),
+        rows[name] = {"target": scale * goal,
+                      "measured": None if value is None else round(scale * value, 2),
+                      "short by": None if value is None else round(max(0.0, scale * short), 2),
                       "met": None if value is None else short <= 0, "from": source}
     return pd.DataFrame(rows).T
 

@@ -22,10 +22,13 @@ How a run gets there (the resumable fit loop, checkpoints, the input pipeline) i
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
+import sys
 import types
 import typing
 from dataclasses import dataclass
@@ -480,6 +483,46 @@ def finish_artifact(out: Path, model, result: dict, history: dict, *, spec: dict
         shutil.rmtree(tmp, ignore_errors=True)
     if checkpoint is not None:
         fitting.remove_checkpoint(checkpoint)
+
+
+@contextlib.contextmanager
+def exclusive(key: str):
+    """Hold the lock of artifact ``key`` (``<cache>/locks/<key>.lock``) while inside: one
+    process at a time trains a key, so two notebooks (or a notebook and the campaign) that ask
+    for the same run never share its checkpoint folder. A second process says once whose
+    turn it is and waits. Where :mod:`fcntl` is missing (Windows) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = paths.cache_dir() / "locks" / f"{key}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            print(f"{key}: process {holder} is training it; waiting until it has finished",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+
+
+def find_or_run(key: str, find, run, *, retrain: bool = False):
+    """``find()`` (the finished artifact, or None) unless ``retrain``, else ``run()``: both
+    under :func:`exclusive` for ``key``, so a process that waited for another one's run of the
+    same key loads its artifact instead of training it again. What :func:`fer_utils.train.train`
+    and :func:`fer_utils.mapnet.run` do."""
+    with exclusive(key):
+        if not retrain and (found := find()) is not None:
+            return found
+        return run()
 
 
 def committed_or_run(config: ExperimentConfig, ds, find, committed_root: Path,

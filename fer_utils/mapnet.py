@@ -229,10 +229,14 @@ def run(config: MapConfig, ds=None, marks=None, *, root: Path | None = None,
     ds = load_fer2013() if ds is None else ds
     did = DataRef.of(ds)
     root = root or artifacts_root()
-    if not retrain:
-        found = find_artifact(config, did, root)
-        if found is not None:
-            return found
+    return experiment.find_or_run(artifact_key(config, did),
+                                  lambda: find_artifact(config, did, root),
+                                  lambda: _run(config, ds, did, root, marks, progress),
+                                  retrain=retrain)
+
+
+def _run(config: MapConfig, ds, did: DataRef, root: Path, marks, progress: bool) -> MapArtifact:
+    """The run of :func:`run`, once no finished artifact is to be loaded."""
     marks = _landmarks_of(ds, marks, progress)
 
     key = artifact_key(config, did)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from fer_utils import ensemble, experiment, paths, train
 from fer_utils.experiment import Artifact, DataRef, Scores
-from fer_utils.predict import FIRST_RUNS
+from fer_utils.predict import FIRST_RUNS, MODELS
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,62 @@ ENSEMBLE_CANDIDATES = tuple(
 TARGETS = {"single model": 0.68, "ensemble or TTA": 0.71, "FERPlus, majority labels": 0.84,
            "real-time model": 0.66, "real-time ms per face": 0.5}
 
+#: The trained models each single-model target is chosen among (on PublicTest, as the
+#: protocol chooses): the one list the scorecard (Chapter 8) and Chapter 4b's distance table
+#: both read (:func:`chosen_on_public`). A name with no finished run yet is left out, so a
+#: campaign run counts from the day it ends.
+TARGET_MODELS = {
+    "single model": tuple(dict.fromkeys(
+        [s.config for s in STEPS if s.config] + ["recipe/vgg-net-long", MODELS["Model 0"]])),
+    "FERPlus, majority labels": tuple(dict.fromkeys(
+        [MODELS["Model 2"], MODELS["Model 3"], "realtime/mx-ref-ferplus"])),
+    "real-time model": tuple(dict.fromkeys(
+        [MODELS["Model 0"], FIRST_RUNS["Model 0"], "recipe/mx-s0", "recipe/mx-s1",
+         "recipe/mx-cb-s0", "realtime/mx-ref", "realtime/mx-ref-affine",
+         "realtime/mx-distilled"])),
+}
+
+
+def _finished(names, data: DataRef, roots) -> dict[str, Artifact]:
+    """The finished artifact of every named training config on ``data`` found under one of
+    ``roots`` (the first that has it): looked up, never trained."""
+    out = {}
+    for name in names:
+        config = train.TrainConfig.named(name)
+        art = next((a for root in roots
+                    if (a := experiment.find_artifact(config, data, root)) is not None), None)
+        if art is not None:
+            out[name] = art
+    return out
+
+
+def chosen_on_public(target: str, ds, *, have: dict[str, Artifact] | None = None
+                     ) -> tuple[str, Artifact] | None:
+    """The model behind ``target`` (a key of :data:`TARGET_MODELS`): among its models with a
+    finished run on ``ds``'s data, the best on PublicTest; ``(config name, artifact)``, or
+    None when none has run. ``have``: config name → artifact the caller holds already (a
+    chapter's runs, quick ones in quick mode); the others are looked up, committed or trained
+    before, and never trained here."""
+    have = {n: a for n, a in (have or {}).items() if n in TARGET_MODELS[target]}
+    found = {**_finished([n for n in TARGET_MODELS[target] if n not in have], DataRef.of(ds),
+                         (paths.committed_dir(), paths.artifacts_dir())), **have}
+    if not found:
+        return None
+    best = max(found, key=lambda n: found[n].scores.accuracy("PublicTest"))
+    return best, found[best]
+
+
+def model_label(name: str) -> str:
+    """How the chapters name a course model: its recipe step, or its place in Chapter 4
+    (``"Chapter 4's Model 0"``), else its config name.
+
+    >>> model_label("recipe/vgg-net-s0"), model_label(MODELS["Model 2"])
+    ('+ a wider network', "Chapter 4's Model 2")
+    """
+    steps = {s.config: s.label for s in STEPS if s.config}
+    places = {config: f"Chapter 4's {place}" for place, config in MODELS.items()}
+    return steps.get(name) or places.get(name) or name
+
 
 def step_artifacts(ds, *, quick: dict | None = None) -> dict[str, Artifact | dict]:
     """The artifact of every step on ``ds`` (committed, else trained: quick mode trains the
@@ -80,10 +136,7 @@ def step_artifacts(ds, *, quick: dict | None = None) -> dict[str, Artifact | dic
 def ensemble_candidates(steps: list[Artifact], ds) -> list[Path]:
     """The steps' artifacts and every :data:`ENSEMBLE_CANDIDATES` artifact committed for
     ``ds`` (in that order), keeping only models trained on FER-2013's labels with no mask."""
-    data = DataRef.of(ds)
-    found = [a for a in (experiment.find_artifact(train.TrainConfig.named(name), data,
-                                                  paths.committed_dir())
-                         for name in ENSEMBLE_CANDIDATES) if a is not None]
+    found = _finished(ENSEMBLE_CANDIDATES, DataRef.of(ds), (paths.committed_dir(),)).values()
     return [a.path for a in [*steps, *found]
             if a.config.labels == "fer" and a.config.mask == "none"]
 

@@ -35,6 +35,7 @@ from fer_utils import audit, bench, ensemble, experiment, ferplus, mapnet, paths
 from fer_utils.campaign import FINAL_ENSEMBLE
 from fer_utils.experiment import DataRef, Scores
 from fer_utils.predict import MODELS
+from fer_utils.recipe import TARGET_MODELS
 from fer_utils.saliency import LARGE_MODELS
 
 #: the data of the book's committed artifacts
@@ -408,13 +409,13 @@ def claims() -> list[Claim]:
               "their own split of FERPlus; " + _PROTOCOL, tolerance=0.005),
         Claim("4 Real time", "FERPlus (Barsoum et al.)", "VGG13 on majority labels: 83.3 %",
               FP["vgg13_majority_accuracy"], "%", "target",
-              _best_of(MODELS["Model 2"], MODELS["Model 3"],
+              _best_of(*TARGET_MODELS["FERPlus, majority labels"],
                        what="best mini-Xception on FERPlus"),
               "VGG13 has about 150× the parameters of mini-Xception and trained on a GPU",
               tolerance=0.005),
         Claim("4 Real time", "FERPlus literature", "state of the art on FERPlus",
               FP["state_of_the_art"], "%", "reference",
-              _best_of(MODELS["Model 2"], MODELS["Model 3"],
+              _best_of(*TARGET_MODELS["FERPlus, majority labels"],
                        what="best mini-Xception on FERPlus"),
               "large pretrained networks; not attempted"),
         Claim("4 Real time", "Planning measurement", "mini-Xception, Keras eager call per face",
@@ -435,8 +436,7 @@ def claims() -> list[Claim]:
                                       what="MediaPipe detection + TFLite, 640×480 video"), ""),
         # Chapter 4b: the training recipe
         Claim("4b Recipe", "Course goal", "a single model at 68 % or more", 0.68, "%", "target",
-              _best_of("recipe/mx-s0", "recipe/vgg-net-s0", "recipe/vgg-net-long", MODELS["Model 0"],
-                       what="best single model"),
+              _best_of(*TARGET_MODELS["single model"], what="best single model"),
               "one seed per step; 2 CPU cores", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "test-time augmentation or an ensemble at 71 % or more",
               0.71, "%", "target",
@@ -447,9 +447,7 @@ def claims() -> list[Claim]:
               "the 2013 challenge winner's score; the best on PublicTest of TTA (one model, "
               "six views per face) and the ensembles of the course's models", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "a real-time model at 66 % or more", 0.66, "%", "target",
-              _best_of(MODELS["Model 0"], "recipe/mx-s0", "recipe/mx-s1", "recipe/mx-cb-s0",
-                       "realtime/mx-ref", "realtime/mx-ref-affine", "realtime/mx-distilled",
-                       what="best mini-Xception"),
+              _best_of(*TARGET_MODELS["real-time model"], what="best mini-Xception"),
               "58 k-parameter mini-Xceptions; the TFLite time above is Model 0's, the default",
               tolerance=0.005),
         # Chapter 5: ES-MAPs

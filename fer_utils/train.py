@@ -182,10 +182,15 @@ def train(config: TrainConfig, ds: FERDataset | None = None, *, root: Path | Non
     ds = load_fer2013() if ds is None else ds
     did = DataRef.of(ds)
     root = root or paths.artifacts_dir()
-    if not retrain:
-        found = experiment.find_artifact(config, did, root)
-        if found is not None:
-            return found
+    return experiment.find_or_run(artifact_key(config, did),
+                                  lambda: experiment.find_artifact(config, did, root),
+                                  lambda: _train(config, ds, did, root, progress, on_epoch),
+                                  retrain=retrain)
+
+
+def _train(config: TrainConfig, ds: FERDataset, did: DataRef, root: Path, progress: bool,
+           on_epoch) -> Artifact:
+    """The run of :func:`train`, once no finished artifact is to be loaded."""
     key = artifact_key(config, did)
     run = run_split(ds, config.labels, train_limit=config.train_limit,
                     eval_limit=config.eval_limit, seed=config.seed)

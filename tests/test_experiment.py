@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -77,6 +78,62 @@ def test_a_failed_training_leaves_nothing(sample, arts, monkeypatch):
         T.train(TINY, sample, progress=False)
     assert not arts.exists() or not [p for p in arts.iterdir() if not p.name.startswith(".")]
     assert not fitting.checkpoint_dir(experiment.artifact_key(TINY, DataRef.of(sample))).exists()
+
+
+def test_a_second_process_waits_for_the_first_and_loads_its_result(tmp_path, capfd):
+    """:func:`experiment.find_or_run` under the key's lock: while another holder has it, the
+    caller says whose turn it is, waits, then finds the finished result instead of running."""
+    import threading
+
+    done = tmp_path / "done"
+    holding, release = threading.Event(), threading.Event()
+
+    def first():
+        with experiment.exclusive("k-sample-0123456789"):
+            holding.set()
+            release.wait(10)
+            done.write_text("first")
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    got = experiment.find_or_run("k-sample-0123456789",
+                                 lambda: done.read_text() if done.exists() else None,
+                                 lambda: pytest.fail("ran again"))
+    t.join()
+    assert got == "first"
+    assert "k-sample-0123456789: process " in capfd.readouterr().err
+    # without a holder nothing waits, and retrain runs even when a result exists
+    assert experiment.find_or_run("k-sample-0123456789", lambda: "found", lambda: "ran",
+                                  retrain=True) == "ran"
+
+
+def _train_tiny(queue) -> None:
+    """One of two processes that train the same config at the same time (spawned)."""
+    from fer_utils.sample import make_sample
+
+    art = T.train(TINY, make_sample(), progress=False)
+    queue.put((str(art.path), art.metrics["train_seconds"]))
+
+
+def test_two_processes_training_one_config_train_it_once(arts):
+    """Two notebooks that quick-train the same config at once shared its checkpoint folder,
+    and one removed the other's temporary file (``FileNotFoundError`` in quick mode with a
+    cold cache). Now the second waits for the first and loads its artifact."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_train_tiny, args=(queue,)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0, 0]
+    (path_a, seconds_a), (path_b, seconds_b) = queue.get(timeout=5), queue.get(timeout=5)
+    assert path_a == path_b and seconds_a == seconds_b   # one run, loaded by the other
+    assert [p.name for p in arts.iterdir() if not p.name.startswith(".")] == [Path(path_a).name]
 
 
 def test_checkpoints_live_outside_the_committed_data(monkeypatch):

@@ -128,3 +128,46 @@ def test_the_accuracy_against_cpu_hours_figure_draws_every_run_and_the_line():
     empty = viz.accuracy_against_cpu_hours({})
     assert "no run" in empty.axes[0].texts[0].get_text()
     viz._plt().close("all")
+
+
+def test_the_target_lists_name_configs_of_the_right_labels():
+    from fer_utils import train
+
+    for target, names in recipe.TARGET_MODELS.items():
+        assert target in recipe.TARGETS and len(set(names)) == len(names)
+        labels = {train.TrainConfig.named(n).labels for n in names}
+        if target.startswith("FERPlus"):
+            assert all(label.startswith("ferplus") for label in labels), labels
+        else:
+            assert labels == {"fer"}, target
+
+
+def test_a_target_is_chosen_on_publictest_among_its_finished_runs(sample, arts):
+    """The scorecard and Chapter 4b share :data:`recipe.TARGET_MODELS`; a run counts once it
+    has finished (here: written by hand), one the caller holds counts as it is, and nothing
+    is trained."""
+    import json
+
+    from fer_utils import experiment, train
+    from fer_utils.predict import MODELS
+
+    def finished(name, public, private):
+        config = train.TrainConfig.named(name)
+        path = arts / experiment.artifact_key(config, experiment.DataRef.of(sample))
+        path.mkdir(parents=True)
+        (path / "metrics.json").write_text(json.dumps({
+            **_metrics(public, private), "config": config.to_dict(),
+            "model_kept": "no: test fixture"}))
+        (path / "history.json").write_text("{}")
+        return experiment.Artifact.from_folder(path, train.TrainConfig)
+
+    assert recipe.chosen_on_public("single model", sample) is None        # nothing has run
+    model0 = finished(MODELS["Model 0"], 0.66, 0.671)
+    elsewhere = finished("ablation/cnn-d4-s0", 0.9, 0.9)                  # not on the list
+    have = {MODELS["Model 0"]: model0, "ablation/cnn-d4-s0": elsewhere}
+    assert recipe.chosen_on_public("single model", sample, have=have)[0] == MODELS["Model 0"]
+    finished("recipe/vgg-net-long", 0.70, 0.69)                           # the campaign ends
+    name, art = recipe.chosen_on_public("single model", sample, have=have)
+    assert name == "recipe/vgg-net-long" and art.scores.accuracy() == 0.69
+    assert recipe.model_label(name) == name and recipe.model_label(MODELS["Model 0"]) == \
+        "Chapter 4's Model 0"

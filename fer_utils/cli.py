@@ -108,7 +108,12 @@ def _train(args: argparse.Namespace) -> int:
               else TrainConfig.named(args.config))
     if args.quick:
         config = config.quick()
-    art = train(config, retrain=args.retrain, progress=not args.no_progress)
+    ds = load_fer2013()
+    if config.teacher:   # a student (realtime/mx-distilled): its teacher ensemble first
+        made = campaign.prepare_teacher(config, ds)
+        if made is not None:
+            print(f"teacher: {made.name}, chosen on PublicTest")
+    art = train(config, ds, retrain=args.retrain, progress=not args.no_progress)
     m = art.metrics
     print(f"artifact: {art.display}")
     print(f"data: {m['source']}; {m['params']:,} parameters; {m['epochs_trained']} epochs "

@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from fer_utils import audit, bench, ensemble, experiment, ferplus, mapnet, paths, sources, train
-from fer_utils.campaign import FINAL_ENSEMBLE
 from fer_utils.experiment import DataRef, Scores
 from fer_utils.predict import MODELS
-from fer_utils.recipe import TARGET_MODELS
+from fer_utils.recipe import TARGET_ENSEMBLES, TARGET_MODELS
 from fer_utils.saliency import LARGE_MODELS
 
 #: the data of the book's committed artifacts
@@ -440,10 +439,7 @@ def claims() -> list[Claim]:
               "one seed per step; 2 CPU cores", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "test-time augmentation or an ensemble at 71 % or more",
               0.71, "%", "target",
-              _ensemble("vgg-net-s0-tta", "recipe-ensemble", FINAL_ENSEMBLE[0],
-                        what={"vgg-net-s0-tta": "TTA of the recipe's VGG-style net",
-                              "recipe-ensemble": "ensemble chosen on PublicTest",
-                              FINAL_ENSEMBLE[0]: "the campaign's ensemble, ten crops"}),
+              _ensemble(*TARGET_ENSEMBLES, what=TARGET_ENSEMBLES),
               "the 2013 challenge winner's score; the best on PublicTest of TTA (one model, "
               "six views per face) and the ensembles of the course's models", tolerance=0.005),
         Claim("4b Recipe", "Course goal", "a real-time model at 66 % or more", 0.66, "%", "target",

@@ -171,3 +171,13 @@ def test_a_target_is_chosen_on_publictest_among_its_finished_runs(sample, arts):
     assert name == "recipe/vgg-net-long" and art.scores.accuracy() == 0.69
     assert recipe.model_label(name) == name and recipe.model_label(MODELS["Model 0"]) == \
         "Chapter 4's Model 0"
+
+
+def test_the_ensemble_target_is_chosen_on_publictest_among_the_listed_ensembles(sample):
+    assert recipe.chosen_ensemble(sample) is None                       # none stored
+    tta, ens = (next(iter(recipe.TARGET_ENSEMBLES)), "recipe-ensemble")
+    held = [{"name": ens, **_metrics(0.60, 0.61)}, {"name": tta, **_metrics(0.62, 0.60)},
+            {"name": "someone-else", **_metrics(0.90, 0.90)}]            # not on the list
+    name, m = recipe.chosen_ensemble(sample, have=held)
+    assert name == tta and m["PrivateTest"]["accuracy"] == 0.60
+    assert tta == f"{recipe.train.TrainConfig.named('recipe/vgg-net-s0').name}-tta"

@@ -321,9 +321,11 @@ def _has_cpu_record(history: dict) -> bool:
 
 
 def timed_runs(ds, root: Path | None = None) -> dict[str, Artifact]:
-    """The finished runs on ``ds``'s data whose history records cumulative CPU seconds per
-    epoch (the campaign's runs, and every run trained since the campaign issue), by config
-    name. ``root``: the artifacts folder (default: the committed one)."""
+    """The finished runs on ``ds``'s data and FER-2013's own labels whose history records
+    cumulative CPU seconds per epoch (the campaign's runs, and every run trained since the
+    campaign issue), by config name: the runs whose PublicTest accuracy the milestones (and
+    the `fer` package's figure) are comparable with; a FERPlus run's accuracy is on other
+    labels. ``root``: the artifacts folder (default: the committed one)."""
     root = Path(root) if root is not None else paths.committed_dir()
     out = {}
     for folder in experiment.finished_metrics(root, DataRef.of(ds)):
@@ -331,7 +333,7 @@ def timed_runs(ds, root: Path | None = None) -> dict[str, Artifact]:
             art = Artifact.from_folder(folder, train.TrainConfig)
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             continue  # not an image-model run, or not a finished one
-        if _has_cpu_record(art.history):
+        if art.config.labels == "fer" and _has_cpu_record(art.history):
             out[art.config.name] = art
     return out
 

@@ -4,8 +4,8 @@
 
 Measures, on an otherwise idle machine:
 * classifier latency per face (batch 1, and per face in a batch of 32) for the three back-ends
-  (Keras eager call, tf.function, TensorFlow Lite), and with TensorFlow Lite for the first runs
-  the default model replaced (``predict.FIRST_RUNS``);
+  (Keras eager call, tf.function, TensorFlow Lite), and with TensorFlow Lite for the first run
+  the default model replaced (``predict.FIRST_RUNS["Model 0"]``);
 * face detection per 640×480 frame: Haar at the source demo's settings (scale 1.3) and the
   course's (1.1), and MediaPipe on the whole frame (as the webcam loop) and with tiles (as
   ``predict`` on photos);
@@ -49,9 +49,9 @@ def main() -> None:
             "ms_per_face_batch32": round(bench.per_call_ms(lambda: clf.predict(batch),
                                                            n=max(10, n // 10)) / 32, 3)}
         print(backend, classifier[backend], flush=True)
-    # the first runs the default replaced (predict.FIRST_RUNS), timed the same way with TFLite
+    # the first run the default (Model 0) replaced, timed the same way with TFLite
     first_runs = {}
-    for config in predict.FIRST_RUNS.values():
+    for config in (predict.FIRST_RUNS["Model 0"],):
         if (path := predict.config_model_path(config)) is not None:
             clf = predict.Classifier(path, "tflite")
             first_runs[path.parent.name] = round(bench.per_call_ms(lambda: clf.predict(one),

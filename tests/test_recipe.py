@@ -108,6 +108,7 @@ def test_timed_runs_are_the_runs_on_this_data_that_recorded_cpu_seconds(tmp_path
     _timed_artifact(tmp_path, "realtime/mx-ref", [0.55, 0.62, 0.64], [3600, 7200, 10800], fp)
     _timed_artifact(tmp_path, "realtime/mx-fer", [0.5, 0.58], None, fp)          # no CPU record
     _timed_artifact(tmp_path, "recipe/mx-s0", [0.5, 0.61], [1800, 3600], "other data")
+    _timed_artifact(tmp_path, "realtime/mx-ref-ferplus", [0.8, 0.85], [1800, 3600], fp)  # labels
     (tmp_path / "benchmarks").mkdir()                                          # not a run
     runs = recipe.timed_runs(ds, tmp_path)
     assert list(runs) == ["mx-ref"]

@@ -94,7 +94,7 @@ def test_belhekar_is_binary_accuracy_of_an_empty_prediction(tmp_path):
 
 def test_artifacts_are_read_not_invented(tmp_path):
     _fake_artifact(tmp_path, MODELS["Model 0"], 0.612, data="fer2013")
-    _fake_artifact(tmp_path, "realtime/mx-ferplus", 0.85)
+    _fake_artifact(tmp_path, MODELS["Model 2"], 0.85)
     for seed, acc in enumerate((0.50, 0.52)):   # two of three seeds: the mean of the two
         _fake_artifact(tmp_path, f"ablation/cnn-d4-s{seed}", acc)
     rows = {(r.claim.source, r.claim.claim): r for r in scorecard.build(root=tmp_path)}

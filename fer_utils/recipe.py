@@ -94,15 +94,21 @@ def chosen_ensemble(ds, *, have: list[dict] = ()) -> tuple[str, dict] | None:
     on PublicTest; ``(name, metrics)``, or None when there is none."""
     held, found = {m["name"]: m for m in have}, {}
     for name in TARGET_ENSEMBLES:
-        m = held.get(name) or next(
-            (f for root in (paths.committed_dir(), paths.artifacts_dir())
-             if (f := ensemble.find(root, name, DataRef.of(ds))) is not None), None)
+        m = held.get(name) or _stored_ensemble(name, ds)
         if m is not None:
             found[name] = m
     if not found:
         return None
     best = max(found, key=lambda n: Scores(found[n]).accuracy("PublicTest"))
     return best, found[best]
+
+
+def _stored_ensemble(name: str, ds, **match) -> dict | None:
+    """Metrics of the ensemble ``name`` stored for ``ds``'s data (``match``: what
+    :func:`fer_utils.ensemble.find` must also match), the book's committed one first, else the
+    reader's; None if neither has it."""
+    return next((m for root in (paths.committed_dir(), paths.artifacts_dir())
+                 if (m := ensemble.find(root, name, DataRef.of(ds), **match)) is not None), None)
 
 
 def _finished(names, data: DataRef, roots) -> dict[str, Artifact]:
@@ -178,10 +184,9 @@ def ensemble_metrics(steps: list[Artifact], ds) -> dict:
     candidates, else chosen and scored now (kept in the artifacts folder)."""
     candidates = ensemble_candidates(steps, ds)
     names = [c.name for c in candidates]
-    for root in (paths.committed_dir(), paths.artifacts_dir()):
-        found = ensemble.find(root, "recipe-ensemble", DataRef.of(ds), candidates=names)
-        if found is not None:
-            return found
+    found = _stored_ensemble("recipe-ensemble", ds, candidates=names)
+    if found is not None:
+        return found
     folder = ensemble.select("recipe-ensemble", candidates, ds, root=paths.artifacts_dir())
     return json.loads((Path(folder) / "metrics.json").read_text())
 
@@ -190,11 +195,9 @@ def tta_metrics(art: Artifact, ds) -> dict:
     """Metrics of ``art``'s model with test-time augmentation: the committed ensemble artifact
     naming it as its one member if there is one, else scored now and kept in the artifacts
     folder (quick mode: the cache)."""
-    for root in (paths.committed_dir(), paths.artifacts_dir()):
-        found = ensemble.find(root, f"{art.config.name}-tta", DataRef.of(ds),
-                              members=[art.path.name], tta=True)
-        if found is not None:
-            return found
+    found = _stored_ensemble(f"{art.config.name}-tta", ds, members=[art.path.name], tta=True)
+    if found is not None:
+        return found
     folder = ensemble.build(f"{art.config.name}-tta", [art.path], ds, tta=True,
                             root=paths.artifacts_dir())
     return json.loads((Path(folder) / "metrics.json").read_text())

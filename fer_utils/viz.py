@@ -232,7 +232,7 @@ def prediction_figure(image: np.ndarray, predictions, *, title: str = ""):
 
 
 def training_run(history: dict, *, reference_log: dict | None = None, others: dict | None = None,
-                 label: str = "ours", title: str = ""):
+                 label: str = "ours", title: str = "", mark_cuts: bool = True):
     """A long run's training and PublicTest accuracy per epoch, with its learning-rate cuts
     (dotted), beside the milestones of a published training log and the PublicTest accuracy
     of other runs.
@@ -249,6 +249,9 @@ def training_run(history: dict, *, reference_log: dict | None = None, others: di
         Name → history of other runs (``val_accuracy`` per epoch), drawn as thin lines.
     label : str
         The run's name in the legend.
+    mark_cuts : bool
+        Draw the epochs where the learning rate fell (right for a rate cut on plateaus; a
+        cosine schedule lowers it every epoch, so pass False for one).
 
     Returns
     -------
@@ -260,7 +263,7 @@ def training_run(history: dict, *, reference_log: dict | None = None, others: di
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     ax.plot(epoch, acc, color="0.55", lw=1, label=f"{label}: Training (augmented)")
     ax.plot(epoch, val, color="C0", lw=1.4, label=f"{label}: PublicTest")
-    for i, e in enumerate(epoch[1:][np.diff(lr) < 0]):
+    for i, e in enumerate(epoch[1:][np.diff(lr) < 0] if mark_cuts else []):
         ax.axvline(e, color="C0", ls=":", lw=0.8, label=f"{label}: learning rate cut" if i == 0 else None)
     last = len(epoch)
     for i, (name, other) in enumerate((others or {}).items()):

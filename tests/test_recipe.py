@@ -182,3 +182,61 @@ def test_the_ensemble_target_is_chosen_on_publictest_among_the_listed_ensembles(
     name, m = recipe.chosen_ensemble(sample, have=held)
     assert name == tta and m["PrivateTest"]["accuracy"] == 0.60
     assert tta == f"{recipe.train.TrainConfig.named('recipe/vgg-net-s0').name}-tta"
+
+
+def _run(name, val, acc, public, private, best_epoch, cpu=None):
+    from pathlib import Path
+
+    from fer_utils import experiment, train
+
+    history = {"val_accuracy": val, "accuracy": acc, **({"cpu_seconds": cpu} if cpu else {})}
+    metrics = {"PublicTest": {"accuracy": public}, "PrivateTest": {"accuracy": private},
+               "epochs_trained": len(val), "best_epoch": best_epoch}
+    return experiment.Artifact(Path(name), train.TrainConfig.named(name), metrics, history)
+
+
+def test_the_longer_run_is_an_entry_of_the_campaign_that_stretches_a_step():
+    from fer_utils import campaign, train
+
+    step, longer = (train.TrainConfig.named(n) for n in recipe.LONGER_RUN)
+    assert recipe.LONGER_RUN[0] in [s.config for s in recipe.STEPS]
+    assert recipe.LONGER_RUN[1] in [e.config for e in campaign.QUEUE]
+    assert recipe.LONGER_RUN[1] in recipe.TARGET_MODELS["single model"]
+    assert step.model == longer.model and longer.epochs > step.epochs
+
+
+def test_longer_schedule_reads_the_gains_and_whether_the_end_still_improved():
+    short = _run("recipe/vgg-net-s0", [0.5, 0.6, 0.61], [0.4, 0.5, 0.55], 0.61, 0.62, 3)
+    val = [0.5 + 0.01 * i for i in range(12)] + [0.6, 0.6]          # best 0.61 before the window
+    long = _run("recipe/vgg-net-long", val, [0.6] * 14, 0.63, 0.65, 12, cpu=[3600 * 2] * 14)
+    got = recipe.longer_schedule(short, long, window=2)
+    assert got["gain_public"] == pytest.approx(2.0) and got["gain_private"] == pytest.approx(3.0)
+    assert (got["short_epochs"], got["long_epochs"], got["long_kept"]) == (3, 14, 12)
+    assert got["cpu_hours"] == 2.0 and got["train_final"] == pytest.approx(60.0)
+    assert got["late_gain"] == pytest.approx(-1.0)         # 0.60 in the window, 0.61 before it
+    rising = _run("recipe/vgg-net-long", val[:-2] + [0.65, 0.66], [0.6] * 14, 0.66, 0.67, 14)
+    assert recipe.longer_schedule(short, rising, window=2)["late_gain"] == pytest.approx(5.0)
+    assert recipe.longer_schedule(short, rising, window=2)["cpu_hours"] is None
+    with pytest.raises(ValueError, match="different networks"):
+        recipe.longer_schedule(_run("recipe/mx-s0", [0.5], [0.5], 0.5, 0.5, 1), long)
+    with pytest.raises(ValueError, match="not more than the window"):
+        recipe.longer_schedule(short, short, window=3)
+
+
+def test_describe_longer_says_what_the_measurements_say():
+    short = _run("recipe/vgg-net-s0", [0.5, 0.6, 0.61], [0.4, 0.5, 0.55], 0.61, 0.62, 3)
+    val = [0.5 + 0.01 * i for i in range(12)] + [0.6, 0.6]
+    flat = _run("recipe/vgg-net-long", val, [0.6] * 14, 0.63, 0.65, 12, cpu=[7200] * 14)
+    text = recipe.describe_longer(recipe.longer_schedule(short, flat, window=2))
+    assert text.startswith("After 14 epochs (2.0 CPU-hours) it keeps epoch 12")
+    assert "63.0 % there and 65.0 % on PrivateTest: +2.0 and +3.0 points over the 3-epoch" in text
+    assert "was 60.0 %, level with its PublicTest accuracy (60.0 %)" in text
+    assert "the run had stopped improving" in text and "3.0 points short of" in text
+    rising = _run("recipe/vgg-net-long", val[:-2] + [0.65, 0.66], [0.62] * 14, 0.7, 0.69, 14)
+    over = _run("recipe/vgg-net-long", val, [0.7] * 14, 0.63, 0.65, 12)
+    assert "above its PublicTest accuracy (60.0 %): it fits" in recipe.describe_longer(
+        recipe.longer_schedule(short, over, window=2))
+    text = recipe.describe_longer(recipe.longer_schedule(short, rising, window=2))
+    assert "below its PublicTest accuracy (66.0 %): even over 14 epochs" in text
+    assert "rose 5.0 points above" in text and "meets the single-model target of 68 %" in text
+    assert "CPU-hours" not in text and "not finished" in recipe.describe_longer(None)

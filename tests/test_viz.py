@@ -76,6 +76,9 @@ def test_training_run_marks_the_rate_cuts_and_the_log():
     cuts = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
     assert [ln.get_xdata()[0] for ln in cuts] == [3]          # the first epoch at the lower rate
     assert ax.get_xlim()[1] == 4 + 3
+    cosine = {**history, "lr": [1e-3, 8e-4, 3e-4, 0.0]}       # lower every epoch: no cut drawn
+    ax = viz.training_run(cosine, mark_cuts=False).axes[0]
+    assert not [ln for ln in ax.lines if ln.get_linestyle() == ":"] and len(ax.lines) == 2
     log = sources.MINI_XCEPTION_LOG
     fig = viz.training_run(history, reference_log=log)
     ax = fig.axes[0]

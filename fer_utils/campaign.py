@@ -21,14 +21,16 @@ accuracy, the epoch's wall seconds and the run's CPU-hours so far.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_utils import ensemble, experiment, paths, predict
+from fer_utils import ensemble, experiment, models, paths, predict
 from fer_utils.data import load_fer2013
+from fer_utils.dataset import CLASS_NAMES
 from fer_utils.train import TrainConfig, train
 
 #: A one-sitting run (:attr:`Entry.sitting_hours`) starts only within this many seconds of
@@ -119,12 +121,27 @@ QUEUE: tuple[Entry, ...] = (
 )
 
 
-#: The queue's last step trains nothing: once every run has ended, the ensemble of the issue's
-#: last entry (the course's 71 % target): members chosen on PublicTest among every finished
-#: model on FER-2013's labels without a mask (:func:`fer_utils.ensemble.candidates`, students
-#: of a teacher included), each seen through the ten crops and their mirror images, then
-#: scored once on PrivateTest (:func:`final_ensemble`). Name and test-time views.
+#: The queue's last step trains nothing: once every run whose model can join it has ended
+#: (:func:`may_join_ensemble`), the ensemble of the issue's last entry (the course's 71 %
+#: target): members chosen on PublicTest among every finished model on FER-2013's labels
+#: without a mask (:func:`fer_utils.ensemble.candidates`, students of a teacher included), each
+#: seen through the ten crops and their mirror images, then scored once on PrivateTest
+#: (:func:`final_ensemble`). Name and test-time views.
 FINAL_ENSEMBLE = ("campaign-ten-crop", "ten-crop")
+
+
+@functools.cache
+def may_join_ensemble(entry: Entry) -> bool:
+    """Whether ``entry``'s model can be a member of the closing ensemble once trained: it
+    learns FER-2013's own labels without a mask (what :func:`fer_utils.ensemble.candidates`
+    takes) and its weights fit in an artifact (:data:`fer_utils.experiment.MAX_MODEL_BYTES`;
+    a larger model keeps its metrics only, so no committed ensemble can hold it: Chapter 7's
+    VGG-16 and ResNet-50). Builds the network once to count its weights."""
+    config = entry.train_config()
+    if config.labels != "fer" or config.mask != "none":
+        return False
+    model = models.build(config.model, n_classes=len(CLASS_NAMES), **config.model_args)
+    return sum(w.nbytes for w in model.get_weights()) <= experiment.MAX_MODEL_BYTES
 
 
 def _closing_pool(root: Path, data: experiment.DataRef) -> tuple[list[Path], Path | None]:
@@ -240,7 +257,10 @@ def status_lines(queue: tuple[Entry, ...] = QUEUE, **where) -> list[str]:
                 f"{100 * m['PublicTest']['accuracy']:.1f} %, PrivateTest "
                 f"{100 * m['PrivateTest']['accuracy']:.1f} % (chosen again when a run ends)")
     else:
-        what = "waits for every run above"
+        pending = [e.config for e in queue if entry_status(e, **where)["state"] != "done"
+                   and may_join_ensemble(e)]
+        what = ("waits for " + ", ".join(pending) + " (the runs whose models can join it)"
+                if pending else "to be chosen at the next start of the campaign")
     lines.append(f"{len(queue) + 1}. the closing ensemble ({name}, {tta} views): {what}")
     lines.append(f"total: {spent:.2f} CPU-hours spent, at most {left:.1f} left "
                  "(early stopping ends most runs sooner)")
@@ -352,7 +372,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
                 log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: waits for the next "
                     f"start of the campaign (one sitting of about {entry.sitting_hours:.1f} h; "
                     "its checkpoint cannot be committed)")
-                deferred.append(entry.config)
+                deferred.append(entry)
                 continue
             if before is None and config.teacher:
                 made = prepare_teacher(config, ds)
@@ -376,8 +396,12 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
                 finished.append(art.path.name)
         if deferred:
             log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every other run of the queue "
-                f"is done; waiting for a new start: {', '.join(deferred)}")
-            return finished
+                f"is done; waiting for a new start: {', '.join(e.config for e in deferred)}")
+            if any(may_join_ensemble(e) for e in deferred):
+                return finished
+            log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: the closing ensemble does not "
+                "wait for them: their models are too large to keep in an artifact, so none "
+                "can join it")
         folder, made = final_ensemble(ds)
         if made:
             m = json.loads((folder / "metrics.json").read_text())
@@ -386,5 +410,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print) -> list[str]:
                 f"PublicTest {m['PublicTest']['accuracy']:.4f}, PrivateTest "
                 f"{m['PrivateTest']['accuracy']:.4f}")
             finished.append(folder.name)
-        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every run of the queue is done")
+        log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: "
+            + ("the closing ensemble is chosen; the runs above wait for a new start"
+               if deferred else "every run of the queue is done"))
     return finished

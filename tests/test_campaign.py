@@ -69,8 +69,10 @@ def test_status_needs_no_data_and_says_waiting(where):
                                   artifacts=where / "none")
     assert len(lines) == len(campaign.QUEUE) + 2
     assert all("waiting" in line for line in lines[:-2]) and lines[-1].startswith("total:")
-    assert lines[-2].endswith("the closing ensemble (campaign-ten-crop, ten-crop views): "
-                              "waits for every run above")
+    joining = [e.config for e in campaign.QUEUE if campaign.may_join_ensemble(e)]
+    assert lines[-2].endswith("the closing ensemble (campaign-ten-crop, ten-crop views): waits "
+                              f"for {', '.join(joining)} (the runs whose models can join it)")
+    assert "recipe/vgg-net-long" in joining and "saliency/" not in lines[-2]
 
 
 def test_status_of_a_run_in_progress_reads_its_checkpoint(where):
@@ -160,6 +162,33 @@ def test_a_one_sitting_run_starts_only_as_the_campaign_starts(where, monkeypatch
     done = campaign.run((big, after), make_sample(), log=lines.append)
     assert [d.split("-")[0] for d in done] == ["big", campaign.FINAL_ENSEMBLE[0].split("-")[0]]
     assert lines[-1].endswith("queue is done")   # and the closing ensemble was chosen
+
+
+def test_the_closing_ensemble_waits_only_for_runs_whose_models_can_join_it():
+    """The one-sitting runs' models (VGG-16, ResNet-50) are too large to keep in an artifact,
+    so they never join the closing ensemble; the recipe's network and the FER-2013
+    mini-Xceptions can, a FERPlus run cannot (other labels)."""
+    join = {e.config: campaign.may_join_ensemble(e) for e in campaign.QUEUE}
+    assert join == {e.config: not e.sitting_hours and e.train_config().labels == "fer"
+                    for e in campaign.QUEUE}
+    assert join["recipe/vgg-net-long"] and not join["realtime/mx-ref-ferplus"]
+
+
+def test_the_closing_ensemble_is_chosen_while_a_run_that_cannot_join_it_waits(where, monkeypatch):
+    big = Entry(_tiny(where, "big", epochs=1).config, "a large model", 10.0, sitting_hours=0.1)
+    after = _tiny(where, "after", epochs=1)
+    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", -1.0)    # the campaign is "late"
+    monkeypatch.setattr(campaign, "may_join_ensemble", lambda e: e != big)
+    lines = []
+    done = campaign.run((big, after), make_sample(), log=lines.append)
+    assert [d.split("-")[0] for d in done] == ["after", campaign.FINAL_ENSEMBLE[0].split("-")[0]]
+    assert any(line.endswith("waiting for a new start: " + big.config) for line in lines)
+    assert any("does not wait for them" in line for line in lines)
+    assert lines[-1].endswith("the closing ensemble is chosen; the runs above wait for a new start")
+    status = campaign.status_lines((big, after), artifacts=paths.artifacts_dir(),
+                                   data=DataRef.of(make_sample()))
+    assert "waiting (at most 1 epochs, in one sitting" in status[0] and "done" in status[1]
+    assert re.search(r"^3\. the closing ensemble .*: done: \d members", status[2])
 
 
 def test_a_second_campaign_is_refused(where):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fer_utils import ensemble, experiment, paths, train
+from fer_utils import ensemble, experiment, inference, paths, train
 from fer_utils.campaign import FINAL_ENSEMBLE
 from fer_utils.experiment import Artifact, DataRef, Scores
 from fer_utils.predict import FIRST_RUNS, MODELS
@@ -100,7 +100,7 @@ def chosen_ensemble(ds, *, have: list[dict] = ()) -> tuple[str, dict] | None:
     on PublicTest; ``(name, metrics)``, or None when there is none."""
     held, found = {m["name"]: m for m in have}, {}
     for name in TARGET_ENSEMBLES:
-        m = held.get(name) or _stored_ensemble(name, ds)
+        m = held.get(name) or stored_ensemble(name, ds)
         if m is not None:
             found[name] = m
     if not found:
@@ -109,7 +109,7 @@ def chosen_ensemble(ds, *, have: list[dict] = ()) -> tuple[str, dict] | None:
     return best, found[best]
 
 
-def _stored_ensemble(name: str, ds, **match) -> dict | None:
+def stored_ensemble(name: str, ds, **match) -> dict | None:
     """Metrics of the ensemble ``name`` stored for ``ds``'s data (``match``: what
     :func:`fer_utils.ensemble.find` must also match), the book's committed one first, else the
     reader's; None if neither has it."""
@@ -190,7 +190,7 @@ def ensemble_metrics(steps: list[Artifact], ds) -> dict:
     candidates, else chosen and scored now (kept in the artifacts folder)."""
     candidates = ensemble_candidates(steps, ds)
     names = [c.name for c in candidates]
-    found = _stored_ensemble("recipe-ensemble", ds, candidates=names)
+    found = stored_ensemble("recipe-ensemble", ds, candidates=names)
     if found is not None:
         return found
     folder = ensemble.select("recipe-ensemble", candidates, ds, root=paths.artifacts_dir())
@@ -201,7 +201,7 @@ def tta_metrics(art: Artifact, ds) -> dict:
     """Metrics of ``art``'s model with test-time augmentation: the committed ensemble artifact
     naming it as its one member if there is one, else scored now and kept in the artifacts
     folder (quick mode: the cache)."""
-    found = _stored_ensemble(f"{art.config.name}-tta", ds, members=[art.path.name], tta=True)
+    found = stored_ensemble(f"{art.config.name}-tta", ds, members=[art.path.name], tta=True)
     if found is not None:
         return found
     folder = ensemble.build(f"{art.config.name}-tta", [art.path], ds, tta=True,
@@ -428,10 +428,7 @@ def describe_longer(got: dict | None, target: float = TARGETS["single model"]) -
             "before them: the end of the schedule still paid" if g["late_gain"] > 0.3 else
             f"its best PublicTest accuracy was {g['late_gain']:+.1f} points from its best before "
             "them: the run had stopped improving")
-    short = 100 * target - g["long_private"]
-    verdict = (f"It meets the single-model target of {100 * target:.0f} %." if short <= 0 else
-               f"It is {short:.1f} points short of the single-model target of "
-               f"{100 * target:.0f} %.")
+    verdict = _verdict(g["long_private"], target, "single-model")
     return (f"After {g['long_epochs']} epochs{hours} it keeps epoch {g['long_kept']}, chosen on "
             f"PublicTest, and scores {g['long_public']:.1f} % there and "
             f"{g['long_private']:.1f} % on PrivateTest: {g['gain_public']:+.1f} and "
@@ -439,3 +436,50 @@ def describe_longer(got: dict | None, target: float = TARGETS["single model"]) -
             f"last epoch its training accuracy, on augmented faces, was {g['train_final']:.1f} %, "
             f"{fit}. In the last {g['window']} epochs, where the rate falls to zero, {late}. "
             f"{verdict}")
+
+
+def _verdict(percent: float, target: float, what: str) -> str:
+    """One sentence: whether ``percent`` (PrivateTest, %) meets the ``what`` target."""
+    short = 100 * target - percent
+    return (f"It meets the {what} target of {100 * target:.0f} %." if short <= 0 else
+            f"It is {short:.1f} points short of the {what} target of {100 * target:.0f} %.")
+
+
+def _member_folder(name: str) -> Path:
+    """An ensemble member's artifact folder: the book's committed one, else the reader's."""
+    for root in (paths.committed_dir(), paths.artifacts_dir()):
+        if (root / name / "metrics.json").is_file():
+            return root / name
+    raise FileNotFoundError(f"ensemble member {name}: no artifact in the book or the cache")
+
+
+def members_table(ens: dict) -> pd.DataFrame:
+    """One row per distinct member of a stored ensemble (``ens``: its ``metrics.json``), most
+    drawn first: its draws, its weight in the average and its PublicTest accuracy alone (%,
+    one view, from its artifact)."""
+    draws = pd.Series(ens["ensemble"]).value_counts()
+    alone = [100 * Scores(json.loads((_member_folder(n) / "metrics.json").read_text()))
+             .accuracy("PublicTest") for n in draws.index]
+    return pd.DataFrame({"draws": draws, "weight in the average": draws / draws.sum(),
+                         "PublicTest alone (%)": alone})
+
+
+def describe_closing(ens: dict | None, single: tuple[str, Artifact],
+                     target: float = TARGETS["ensemble or TTA"]) -> str:
+    """The campaign's closing ensemble (``ens``: its metrics, None while it has not been
+    chosen) in words, against the best single model ``single`` (config name, artifact) and the
+    ensemble ``target`` on PrivateTest."""
+    if ens is None:
+        return ("The campaign has not chosen it yet: it does so once every run whose model can "
+                "join it has ended (`make campaign-status` says which).")
+    name, art = single
+    pub, priv = (100 * Scores(ens).accuracy(s) for s in ("PublicTest", "PrivateTest"))
+    n_distinct = len(set(ens["ensemble"]))
+    return (f"Among {len(ens['selection']['candidates'])} models it kept {n_distinct} in "
+            f"{len(ens['ensemble'])} draws (the table gives each one's share), each seen "
+            f"through {len(inference.tta_views(np.zeros((1, 48, 48)), kind=ens['tta']))} "
+            f"views. It scores {pub:.1f} % on PublicTest and {priv:.1f} % on PrivateTest: "
+            f"{pub - 100 * art.scores.accuracy('PublicTest'):+.1f} and "
+            f"{priv - 100 * art.scores.accuracy('PrivateTest'):+.1f} points over the best "
+            f"single model ({model_label(name).lstrip('+ ')}, one view). "
+            + _verdict(priv, target, "ensemble"))

@@ -240,3 +240,33 @@ def test_describe_longer_says_what_the_measurements_say():
     assert "below its PublicTest accuracy (66.0 %): even over 14 epochs" in text
     assert "rose 5.0 points above" in text and "meets the single-model target of 68 %" in text
     assert "CPU-hours" not in text and "not finished" in recipe.describe_longer(None)
+
+
+def test_members_table_reads_each_members_share_and_its_own_accuracy(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path))
+    for name, acc in (("a-x", 0.6), ("b-x", 0.5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"PublicTest": {"accuracy": acc}}))
+    table = recipe.members_table({"ensemble": ["a-x", "b-x", "a-x", "a-x"]})
+    assert list(table.index) == ["a-x", "b-x"] and list(table["draws"]) == [3, 1]
+    assert list(table["weight in the average"]) == [0.75, 0.25]
+    assert list(table["PublicTest alone (%)"]) == [60.0, 50.0]
+    with pytest.raises(FileNotFoundError, match="ensemble member c-x"):
+        recipe.members_table({"ensemble": ["c-x"]})
+
+
+def test_describe_closing_compares_with_the_best_single_model_and_the_target():
+    single = ("recipe/vgg-net-long", _run("recipe/vgg-net-long", [0.6] * 12, [0.6] * 12,
+                                          0.67, 0.675, 12))
+    ens = {"ensemble": ["a", "b", "a"], "tta": "ten-crop", "selection": {"candidates": list("abcd")},
+           "PublicTest": {"accuracy": 0.69}, "PrivateTest": {"accuracy": 0.705}}
+    text = recipe.describe_closing(ens, single)
+    assert text.startswith("Among 4 models it kept 2 in 3 draws")
+    assert "each seen through 10 views" in text
+    assert "69.0 % on PublicTest and 70.5 % on PrivateTest: +2.0 and +3.0 points" in text
+    assert "(recipe/vgg-net-long, one view)" in text and "0.5 points short of the ensemble" in text
+    ens["PrivateTest"]["accuracy"] = 0.72
+    assert recipe.describe_closing(ens, single).endswith("meets the ensemble target of 71 %.")
+    assert "not chosen it yet" in recipe.describe_closing(None, single)

@@ -371,9 +371,10 @@ def longer_schedule(short: Artifact, long: Artifact, window: int = 10) -> dict:
     of the same network (:data:`LONGER_RUN`), ``long`` over more epochs. Accuracies in %, gains
     in points: ``public``/``private`` of each (``short_*``, ``long_*``), ``gain_public``,
     ``gain_private``, ``epochs`` and ``kept`` (the epoch kept) of each, the long run's
-    ``cpu_hours`` (None if not recorded), its last epoch's ``train_final`` (on augmented faces)
-    and ``public_final``, and ``late_gain``: its best PublicTest accuracy in the last ``window``
-    epochs minus its best before them (about zero or below: it had stopped improving)."""
+    ``cpu_hours`` (None if not recorded), its last epoch's ``train_final`` (on augmented faces),
+    ``public_final`` and learning rate ``rate_final``, and ``late_gain``: its best PublicTest
+    accuracy in the last ``window`` epochs minus its best before them (about zero or below: it
+    had stopped improving)."""
     if short.config.model != long.config.model:
         raise ValueError(f"{short.config.name} and {long.config.name} train different networks "
                          f"({short.config.model}, {long.config.model})")
@@ -393,7 +394,8 @@ def longer_schedule(short: Artifact, long: Artifact, window: int = 10) -> dict:
         "gain_private": out["long_private"] - out["short_private"],
         "cpu_hours": cpu[-1] / 3600 if cpu else None,
         "train_final": 100 * float(long.history["accuracy"][-1]), "public_final": float(val[-1]),
-        "late_gain": float(val[-window:].max() - val[:-window].max()), "window": window}
+        "late_gain": float(val[-window:].max() - val[:-window].max()), "window": window,
+        "rate_final": float(long.history["lr"][-1]) if "lr" in long.history else None}
 
 
 def describe_longer(got: dict | None, target: float = TARGETS["single model"]) -> str:
@@ -405,7 +407,7 @@ def describe_longer(got: dict | None, target: float = TARGETS["single model"]) -
     >>> print(describe_longer({"short_epochs": 30, "long_epochs": 100, "long_kept": 97,
     ...     "cpu_hours": 5.5, "long_public": 67.0, "long_private": 68.2, "gain_public": 5.2,
     ...     "gain_private": 5.6, "train_final": 66.0, "public_final": 66.9, "late_gain": 0.8,
-    ...     "window": 10}))  # doctest: +NORMALIZE_WHITESPACE
+    ...     "window": 10, "rate_final": 0.0}))  # doctest: +NORMALIZE_WHITESPACE
     After 100 epochs (5.5 CPU-hours) it keeps epoch 97, chosen on PublicTest, and scores 67.0 %
     there and 68.2 % on PrivateTest: +5.2 and +5.6 points over the 30-epoch step. In its last
     epoch its training accuracy, on augmented faces, was 66.0 %, below its PublicTest accuracy
@@ -415,7 +417,7 @@ def describe_longer(got: dict | None, target: float = TARGETS["single model"]) -
     """
     if got is None:
         return ("It has not finished yet: `make campaign-status` says where it stands, and until "
-                "it has, the figure shows the 30-epoch step alone.")
+                "it has, the figure shows the recipe's step alone.")
     g = got
     hours = "" if g["cpu_hours"] is None else f" ({g['cpu_hours']:.1f} CPU-hours)"
     gap, public = g["train_final"] - g["public_final"], f"({g['public_final']:.1f} %)"
@@ -429,12 +431,14 @@ def describe_longer(got: dict | None, target: float = TARGETS["single model"]) -
             f"its best PublicTest accuracy was {g['late_gain']:+.1f} points from its best before "
             "them: the run had stopped improving")
     verdict = _verdict(g["long_private"], target, "single-model")
+    falls = (", where the rate falls to zero" if g.get("rate_final") == 0 else
+             "" if g.get("rate_final") is None else f", where the rate falls to {g['rate_final']:.2g}")
     return (f"After {g['long_epochs']} epochs{hours} it keeps epoch {g['long_kept']}, chosen on "
             f"PublicTest, and scores {g['long_public']:.1f} % there and "
             f"{g['long_private']:.1f} % on PrivateTest: {g['gain_public']:+.1f} and "
             f"{g['gain_private']:+.1f} points over the {g['short_epochs']}-epoch step. In its "
             f"last epoch its training accuracy, on augmented faces, was {g['train_final']:.1f} %, "
-            f"{fit}. In the last {g['window']} epochs, where the rate falls to zero, {late}. "
+            f"{fit}. In the last {g['window']} epochs{falls}, {late}. "
             f"{verdict}")
 
 
@@ -475,10 +479,11 @@ def describe_closing(ens: dict | None, single: tuple[str, Artifact],
     name, art = single
     pub, priv = (100 * Scores(ens).accuracy(s) for s in ("PublicTest", "PrivateTest"))
     n_distinct = len(set(ens["ensemble"]))
+    views = len(inference.tta_views(np.zeros((1, 48, 48)), kind=ens["tta"])) if ens["tta"] else 1
     return (f"Among {len(ens['selection']['candidates'])} models it kept {n_distinct} in "
             f"{len(ens['ensemble'])} draws (the table gives each one's share), each seen "
-            f"through {len(inference.tta_views(np.zeros((1, 48, 48)), kind=ens['tta']))} "
-            f"views. It scores {pub:.1f} % on PublicTest and {priv:.1f} % on PrivateTest: "
+            f"through {views} view{'s' if views > 1 else ''}. It scores {pub:.1f} % on "
+            f"PublicTest and {priv:.1f} % on PrivateTest: "
             f"{pub - 100 * art.scores.accuracy('PublicTest'):+.1f} and "
             f"{priv - 100 * art.scores.accuracy('PrivateTest'):+.1f} points over the best "
             f"single model ({model_label(name).lstrip('+ ')}, one view). "

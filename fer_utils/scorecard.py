@@ -21,7 +21,8 @@ Verdicts, by the kind of claim:
     the data is private or not redistributable.
 
 >>> card = build()                      # doctest: +SKIP
->>> table(card)                         # a DataFrame, one row per claim
+>>> table(card)                         # doctest: +SKIP
+(a DataFrame, one row per claim)
 """
 from __future__ import annotations
 

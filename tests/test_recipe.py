@@ -189,7 +189,8 @@ def _run(name, val, acc, public, private, best_epoch, cpu=None):
 
     from fer_utils import experiment, train
 
-    history = {"val_accuracy": val, "accuracy": acc, **({"cpu_seconds": cpu} if cpu else {})}
+    history = {"val_accuracy": val, "accuracy": acc, "lr": [0.01] * (len(val) - 1) + [0.0],
+               **({"cpu_seconds": cpu} if cpu else {})}
     metrics = {"PublicTest": {"accuracy": public}, "PrivateTest": {"accuracy": private},
                "epochs_trained": len(val), "best_epoch": best_epoch}
     return experiment.Artifact(Path(name), train.TrainConfig.named(name), metrics, history)
@@ -232,6 +233,7 @@ def test_describe_longer_says_what_the_measurements_say():
     assert "63.0 % there and 65.0 % on PrivateTest: +2.0 and +3.0 points over the 3-epoch" in text
     assert "was 60.0 %, level with its PublicTest accuracy (60.0 %)" in text
     assert "the run had stopped improving" in text and "3.0 points short of" in text
+    assert "In the last 2 epochs, where the rate falls to zero, its best" in text
     rising = _run("recipe/vgg-net-long", val[:-2] + [0.65, 0.66], [0.62] * 14, 0.7, 0.69, 14)
     over = _run("recipe/vgg-net-long", val, [0.7] * 14, 0.63, 0.65, 12)
     assert "above its PublicTest accuracy (60.0 %): it fits" in recipe.describe_longer(

@@ -133,12 +133,13 @@ FINAL_ENSEMBLE = ("campaign-ten-crop", "ten-crop")
 @functools.cache
 def may_join_ensemble(entry: Entry) -> bool:
     """Whether ``entry``'s model can be a member of the closing ensemble once trained: it
-    learns FER-2013's own labels without a mask (what :func:`fer_utils.ensemble.candidates`
-    takes) and its weights fit in an artifact (:data:`fer_utils.experiment.MAX_MODEL_BYTES`;
-    a larger model keeps its metrics only, so no committed ensemble can hold it: Chapter 7's
-    VGG-16 and ResNet-50). Builds the network once to count its weights."""
+    learns what a member must (:func:`fer_utils.ensemble.labels_may_join`, which
+    :func:`fer_utils.ensemble.candidates` applies too) and its weights fit in an artifact
+    (:data:`fer_utils.experiment.MAX_MODEL_BYTES`; a larger model keeps its metrics only, so no
+    committed ensemble can hold it: Chapter 7's VGG-16 and ResNet-50). Builds the network once
+    to count its weights."""
     config = entry.train_config()
-    if config.labels != "fer" or config.mask != "none":
+    if not ensemble.labels_may_join(config.to_dict()):
         return False
     model = models.build(config.model, n_classes=len(CLASS_NAMES), **config.model_args)
     return sum(w.nbytes for w in model.get_weights()) <= experiment.MAX_MODEL_BYTES

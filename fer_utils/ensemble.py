@@ -197,6 +197,12 @@ def find_folder(root: Path, name: str, data: DataRef, *, members: list[str] | No
     return None
 
 
+def labels_may_join(config: dict) -> bool:
+    """Whether a model trained with ``config`` (a config as a dict) learned what an ensemble
+    member must: FER-2013's own labels, with no mask."""
+    return config.get("labels") == "fer" and config.get("mask", "none") == "none"
+
+
 def candidates(root: str | Path, data: DataRef, *, students: bool = False) -> list[Path]:
     """Every finished artifact under ``root`` on ``data`` that can join an ensemble: trained on
     FER-2013's labels, with no mask, its model kept in the folder (sorted); with ``students``
@@ -204,8 +210,7 @@ def candidates(root: str | Path, data: DataRef, *, students: bool = False) -> li
     out = []
     for folder, m in finished_metrics(Path(root), data).items():
         config = m.get("config", {})
-        if (config.get("labels") == "fer" and config.get("mask", "none") == "none"
-                and (students or not config.get("teacher"))
+        if (labels_may_join(config) and (students or not config.get("teacher"))
                 and model_location(folder, committed_only=True) is not None):
             out.append(folder)
     return out

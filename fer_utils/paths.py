@@ -63,6 +63,12 @@ def committed_dir() -> Path:
     return repo_root() / "data" if in_checkout() else PACKAGED_DATA
 
 
+def lookup_dirs() -> tuple[Path, Path]:
+    """Where a finished result is looked up, in order: the book's committed artifacts
+    (:func:`committed_dir`), then the reader's own (:func:`artifacts_dir`)."""
+    return committed_dir(), artifacts_dir()
+
+
 def artifacts_dir(committed: bool = False) -> Path:
     """Training artifacts: ``$FER_ARTIFACTS_DIR``; else, in a checkout, ``<repo>/data``
     (committed), and in a wheel install a user folder (``~/.local/share/fer_utils/artifacts``),

@@ -55,7 +55,7 @@ def config_model_path(config: str) -> Path | None:
     """The model file of a course config's run on FER-2013 (``"realtime/mx-ref"``): committed,
     else trained here; None when neither has it."""
     name = config.rsplit("/", 1)[-1]
-    for root in (paths.committed_dir(), paths.artifacts_dir()):
+    for root in paths.lookup_dirs():
         art = experiment.find_named(root, name, DataRef.official_fer2013())
         if art is not None and art.model_path is not None:
             return art.model_path

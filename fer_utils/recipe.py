@@ -113,7 +113,7 @@ def stored_ensemble(name: str, ds, **match) -> dict | None:
     """Metrics of the ensemble ``name`` stored for ``ds``'s data (``match``: what
     :func:`fer_utils.ensemble.find` must also match), the book's committed one first, else the
     reader's; None if neither has it."""
-    return next((m for root in (paths.committed_dir(), paths.artifacts_dir())
+    return next((m for root in paths.lookup_dirs()
                  if (m := ensemble.find(root, name, DataRef.of(ds), **match)) is not None), None)
 
 
@@ -139,7 +139,7 @@ def chosen_on_public(target: str, ds, *, have: dict[str, Artifact] | None = None
     before, and never trained here."""
     have = {n: a for n, a in (have or {}).items() if n in TARGET_MODELS[target]}
     found = {**_finished([n for n in TARGET_MODELS[target] if n not in have], DataRef.of(ds),
-                         (paths.committed_dir(), paths.artifacts_dir())), **have}
+                         paths.lookup_dirs()), **have}
     if not found:
         return None
     best = max(found, key=lambda n: found[n].scores.accuracy("PublicTest"))
@@ -451,7 +451,7 @@ def _verdict(percent: float, target: float, what: str) -> str:
 
 def _member_folder(name: str) -> Path:
     """An ensemble member's artifact folder: the book's committed one, else the reader's."""
-    for root in (paths.committed_dir(), paths.artifacts_dir()):
+    for root in paths.lookup_dirs():
         if (root / name / "metrics.json").is_file():
             return root / name
     raise FileNotFoundError(f"ensemble member {name}: no artifact in the book or the cache")

@@ -74,3 +74,8 @@ def test_output_folders_are_made_and_files_refused_with_the_flag_named(tmp_path)
         paths.output_file(tmp_path, flag="--save")
     assert paths.unique_stems(["x/face.jpg", "y/face.jpg", "face-2.png", "z.png"]) == [
         "face", "face-3", "face-2", "z"]
+
+
+def test_results_are_looked_up_in_the_book_first_then_the_readers_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_ARTIFACTS_DIR", str(tmp_path))
+    assert paths.lookup_dirs() == (paths.committed_dir(), tmp_path)

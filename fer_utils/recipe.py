@@ -241,9 +241,10 @@ def distance_to_targets(measured: dict) -> pd.DataFrame:
         lower_is_better = name.endswith("ms per face")
         short = None if value is None else (value - goal) if lower_is_better else (goal - value)
         scale = 1 if lower_is_better else 100
+        digits = 2 if lower_is_better else 1      # ms to two places; % as the prose gives it
         rows[name] = {"target": scale * goal,
-                      "measured": None if value is None else round(scale * value, 2),
-                      "short by": None if value is None else round(max(0.0, scale * short), 2),
+                      "measured": None if value is None else round(scale * value, digits),
+                      "short by": None if value is None else round(max(0.0, scale * short), digits),
                       "met": None if value is None else short <= 0, "from": source}
     return pd.DataFrame(rows).T
 

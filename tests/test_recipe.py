@@ -55,6 +55,8 @@ def test_describe_targets_names_the_met_and_the_short_ones():
                            "FERPlus model (Model 2) 6.1 points short of 84 %.")
     assert text.endswith("The best real-time model (Model 0) meets its target of 66 % (67.1 %).")
     assert "ensemble" not in text and "ms" not in text      # unmeasured and speed: left out
+    once = recipe.distance_to_targets({"single model": (0.698523, "long")})   # rounded once
+    assert "(69.9 %)" in recipe.describe_targets(once)
     none_met = recipe.distance_to_targets({"single model": (0.626, "+ vgg")})   # a step label
     assert recipe.describe_targets(none_met) == ("No accuracy target is met. The best single "
                                                  "model (vgg) is 5.4 points short of 68 %.")

@@ -24,6 +24,7 @@ import contextlib
 import functools
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,13 +159,32 @@ def _closing_pool(root: Path, data: experiment.DataRef) -> tuple[list[Path], Pat
 def final_ensemble(ds, root: Path | None = None) -> tuple[Path | None, bool]:
     """The campaign's closing ensemble (:data:`FINAL_ENSEMBLE`) on ``ds``: ``(folder, made)``,
     the stored one when it was chosen among today's candidates (``made`` False), else chosen
-    and scored now; ``(None, False)`` when no model has finished."""
+    and scored now (the closing ensembles chosen before, among fewer candidates, are then
+    removed: :func:`drop_superseded`); ``(None, False)`` when no model has finished."""
     root = root or paths.artifacts_dir()
-    pool, found = _closing_pool(root, experiment.DataRef.of(ds))
+    data = experiment.DataRef.of(ds)
+    pool, found = _closing_pool(root, data)
     if found is not None or not pool:
         return found, False
     name, tta = FINAL_ENSEMBLE
-    return ensemble.select(name, pool, ds, tta=tta, root=root), True
+    folder = ensemble.select(name, pool, ds, tta=tta, root=root)
+    drop_superseded(root, data, keep=folder)
+    return folder, True
+
+
+def drop_superseded(root: Path, data: experiment.DataRef, keep: Path) -> list[str]:
+    """Remove the closing ensembles on ``data`` under ``root`` other than ``keep``: each was
+    chosen among fewer candidates (a run that could join has ended since), so only ``keep``
+    answers for the target and the chapters read one. Returns the names removed."""
+    name = FINAL_ENSEMBLE[0]
+    gone = []
+    for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/metrics.json")):
+        m = json.loads(f.read_text())
+        if (f.parent.resolve() != Path(keep).resolve() and m.get("name") == name
+                and m.get("data_fingerprint") == data.fingerprint):
+            shutil.rmtree(f.parent)
+            gone.append(f.parent.name)
+    return gone
 
 
 def export_real_time(art) -> Path | None:

@@ -273,3 +273,22 @@ def test_a_finished_real_time_model_gets_its_tflite_file(where):
     cnn = train(small.replace(name="plain", model="cnn", model_args={"depth": 3, "width": 4}), ds,
                 root=where / "b", progress=False)
     assert campaign.export_real_time(cnn) is None and not (cnn.path / "model.tflite").exists()
+
+
+def test_a_new_closing_ensemble_replaces_the_ones_chosen_among_fewer_candidates(tmp_path):
+    data = DataRef.of(make_sample())
+    name = campaign.FINAL_ENSEMBLE[0]
+
+    def stored(folder, fingerprint=data.fingerprint, called=name):
+        (tmp_path / "ensembles" / folder).mkdir(parents=True)
+        (tmp_path / "ensembles" / folder / "metrics.json").write_text(
+            json.dumps({"name": called, "data_fingerprint": fingerprint}))
+        return tmp_path / "ensembles" / folder
+
+    old = stored(f"{name}-{data.name}-0000000000")
+    new = stored(f"{name}-{data.name}-1111111111")
+    other_data = stored(f"{name}-{data.name}-2222222222", fingerprint="elsewhere")
+    other_name = stored(f"{name}-{data.name}-x-3333333333", called=f"{name}-x")
+    assert campaign.drop_superseded(tmp_path, data, keep=new) == [old.name]
+    assert not old.exists() and new.exists() and other_data.exists() and other_name.exists()
+    assert campaign.drop_superseded(tmp_path, data, keep=new) == []

@@ -36,9 +36,33 @@ from fer_utils.masks import SIMPLE
 METHODS = ("gradients", "smoothgrad", "grad_cam", "occlusion")
 
 #: Chapter 7's large models, name → course config (its section "VGG-16 and ResNet-50" and the
-#: scorecard read them here). The training campaign's one-sitting runs
-#: (``saliency/vgg16-convbn-long``, ``saliency/resnet50-long``) take their places when they end.
-LARGE_MODELS = {"VGG-16 (BN)": "saliency/vgg16-convbn", "ResNet-50": "saliency/resnet50"}
+#: scorecard read them here). The training campaign's one-sitting runs take their places when
+#: they end: ``saliency/vgg16-convbn-long`` did (2026-12-06); ``saliency/resnet50-long`` will.
+LARGE_MODELS = {"VGG-16 (BN)": "saliency/vgg16-convbn-long", "ResNet-50": "saliency/resnet50"}
+
+
+def describe_long_runs(arts: dict) -> str:
+    """The sentence that names which of Chapter 7's large models (``arts``: name → artifact,
+    or anything with a ``config``) are the training campaign's one-sitting runs, and what their
+    configs add (warm-up, augmentation); ``""`` when none is."""
+    from fer_utils import campaign  # imported here: it pulls in the whole training stack
+
+    sitting = {e.train_config().name: e for e in campaign.QUEUE if e.sitting_hours}
+    long = [name for name, art in arts.items() if art.config.name in sitting]
+    if not long:
+        return ""
+    adds = []
+    for name in long:
+        c = arts[name].config
+        what = [f"a {c.warmup_epochs}-epoch warm-up"] if c.warmup_epochs else []
+        if c.augment_style == "affine":
+            what.append("one affine map per face as its augmentation (the reference "
+                        "mini-Xception's, Chapter 4)")
+        hours = sitting[c.name].sitting_hours
+        adds.append(f"{name} (`{sitting[c.name].config}`, about {hours:.1f} hours"
+                    + (f"; {' and '.join(what)}" if what else "") + ")")
+    return (f"The course's training campaign trained {' and '.join(adds)} in one sitting "
+            f"{'each' if len(long) > 1 else ''}".rstrip() + ".")
 
 
 class SaliencyError(ValueError):

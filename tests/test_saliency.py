@@ -235,3 +235,23 @@ def test_grad_cam_inside_a_keras_applications_base():
     x = np.random.default_rng(0).uniform(0, 255, (2, 48, 48)).astype(np.float32)
     cam = S.grad_cam(vgg, x)
     assert cam.shape == (2, 48, 48) and np.isfinite(cam).all()
+
+
+def test_describe_long_runs_names_the_campaigns_one_sitting_runs_from_their_configs():
+    from types import SimpleNamespace
+
+    from fer_utils.train import TrainConfig
+
+    def art(name):
+        return SimpleNamespace(config=TrainConfig.named(name))
+
+    assert S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn")}) == ""
+    text = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long"),
+                                        "ResNet-50": art("saliency/resnet50")})
+    assert text.startswith("The course's training campaign trained VGG-16 (BN) "
+                           "(`saliency/vgg16-convbn-long`, about 2.1 hours; a 1-epoch warm-up "
+                           "and one affine map per face")
+    assert "ResNet-50" not in text and text.endswith("in one sitting.")
+    both = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long"),
+                                        "ResNet-50": art("saliency/resnet50-long")})
+    assert "ResNet-50 (`saliency/resnet50-long`" in both and both.endswith("in one sitting each.")

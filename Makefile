@@ -81,7 +81,7 @@ refresh: $(STAMP)
 # lowers itself to nice 19 and continues every run from checkpoints/. Needs the real data.
 campaign: $(STAMP)
 	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)
-	nohup nice -n 19 $(BIN)/python -m fer_utils campaign run >> checkpoints/campaign.log 2>&1 &
+	nohup nice -n 19 $(BIN)/python -m fer_utils campaign run $(CAMPAIGN_ARGS) >> checkpoints/campaign.log 2>&1 &
 	@echo "campaign started: tail -f checkpoints/campaign.log; make campaign-status"
 
 campaign-status: $(STAMP)

@@ -128,7 +128,7 @@ def _campaign(args: argparse.Namespace) -> int:
         print("\n".join(campaign.status_lines()))
         return 0
     try:
-        campaign.run(log=lambda line: print(line, flush=True))
+        campaign.run(log=lambda line: print(line, flush=True), sittings=not args.no_sitting)
     except RuntimeError as exc:  # another campaign holds the lock
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -522,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(make campaign runs it in the background). status: each entry done, "
                        "at epoch N, or waiting, with CPU-hours spent and left.")
     p.add_argument("action", choices=["run", "status"])
+    p.add_argument("--no-sitting", action="store_true",
+                   help="run: start no one-sitting run (less than its sitting, about 2 hours, "
+                   "is left of this stretch of work); the queue goes on with the runs after it")
     p.set_defaults(func=_campaign)
 
     return parser

@@ -470,10 +470,11 @@ def members_table(ens: dict) -> pd.DataFrame:
 
 
 def describe_closing(ens: dict | None, single: tuple[str, Artifact],
-                     target: float = TARGETS["ensemble or TTA"]) -> str:
+                     target: float = TARGETS["ensemble or TTA"], *, to_come=()) -> str:
     """The campaign's closing ensemble (``ens``: its metrics, None while it has not been
     chosen) in words, against the best single model ``single`` (config name, artifact) and the
-    ensemble ``target`` on PrivateTest."""
+    ensemble ``target`` on PrivateTest; ``to_come``: the campaign's runs that may still join it
+    (:func:`fer_utils.campaign.still_to_join`)."""
     if ens is None:
         return ("The campaign has not chosen it yet: it does so once every run whose model can "
                 "join it has ended (`make campaign-status` says which).")
@@ -488,4 +489,13 @@ def describe_closing(ens: dict | None, single: tuple[str, Artifact],
             f"{pub - 100 * art.scores.accuracy('PublicTest'):+.1f} and "
             f"{priv - 100 * art.scores.accuracy('PrivateTest'):+.1f} points over the best "
             f"single model ({model_label(name).lstrip('+ ')}, one view). "
-            + _verdict(priv, target, "ensemble"))
+            + _verdict(priv, target, "ensemble") + _to_come(to_come))
+
+
+def _to_come(runs) -> str:
+    """The sentence on the campaign's runs that may still join the closing ensemble."""
+    if not runs:
+        return ""
+    names = " and ".join(f"`{r}`" for r in runs)
+    return (f" The campaign trains {names} to join it, and chooses the ensemble again when "
+            f"{'it ends' if len(runs) == 1 else 'they end'}.")

@@ -53,7 +53,9 @@ def test_the_large_models_run_last_each_in_one_sitting_with_checkpoints_kept_out
     of zero within it; git ignores their checkpoint folders."""
     sitting = [e for e in campaign.QUEUE if e.sitting_hours]
     assert [e.train_config().model for e in sitting] == ["vgg16", "resnet50"]
-    assert campaign.QUEUE[-len(sitting):] == tuple(sitting)
+    first_sitting = campaign.QUEUE.index(sitting[0])   # after the runs of the issue's order
+    assert campaign.QUEUE[first_sitting:first_sitting + len(sitting)] == tuple(sitting)
+    assert all(not e.sitting_hours for e in campaign.QUEUE[:first_sitting])
     for e in sitting:
         cfg = e.train_config()
         assert e.sitting_hours <= 2.5 and cfg.schedule == "cosine" and cfg.patience >= cfg.epochs
@@ -292,3 +294,25 @@ def test_a_new_closing_ensemble_replaces_the_ones_chosen_among_fewer_candidates(
     assert campaign.drop_superseded(tmp_path, data, keep=new) == [old.name]
     assert not old.exists() and new.exists() and other_data.exists() and other_name.exists()
     assert campaign.drop_superseded(tmp_path, data, keep=new) == []
+
+
+def test_still_to_join_names_the_unfinished_runs_whose_models_can_join(where):
+    """Read by Chapter 4b's closing-ensemble paragraph; needs no data."""
+    joining = [e.config for e in campaign.QUEUE if campaign.may_join_ensemble(e)]
+    assert campaign.still_to_join(artifacts=where / "none") == joining
+    done = campaign.still_to_join(artifacts=paths.repo_root() / "data")   # the book's
+    assert "recipe/vgg-net-long" not in done and set(done) <= set(joining)
+
+
+def test_no_sitting_starts_no_one_sitting_run_even_at_the_start(where, monkeypatch):
+    """``campaign run --no-sitting``: less than a sitting is left of this stretch of work."""
+    big = Entry(_tiny(where, "big", epochs=1).config, "a large model", 10.0, sitting_hours=0.1)
+    after = _tiny(where, "after", epochs=1)
+    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", 3600.0)   # just started
+    monkeypatch.setattr(campaign, "may_join_ensemble", lambda e: e != big)
+    lines = []
+    done = campaign.run((big, after), make_sample(), log=lines.append, sittings=False)
+    assert done[0].startswith("after-")
+    assert any("big.json: waits for the next start of the campaign" in line for line in lines)
+    args = cli.build_parser().parse_args(["campaign", "run", "--no-sitting"])
+    assert args.no_sitting

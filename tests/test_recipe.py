@@ -274,3 +274,6 @@ def test_describe_closing_compares_with_the_best_single_model_and_the_target():
     ens["PrivateTest"]["accuracy"] = 0.72
     assert recipe.describe_closing(ens, single).endswith("meets the ensemble target of 71 %.")
     assert "not chosen it yet" in recipe.describe_closing(None, single)
+    later = recipe.describe_closing(ens, single, to_come=["recipe/vgg-net-long-s1"])
+    assert later.endswith("target of 71 %. The campaign trains `recipe/vgg-net-long-s1` to join "
+                          "it, and chooses the ensemble again when it ends.")

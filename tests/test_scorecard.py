@@ -191,3 +191,12 @@ def test_the_best_of_several_models_is_chosen_on_publictest(tmp_path):
     _fake_artifact(tmp_path, MODELS["Model 0"], 0.67)       # PublicTest 0.66
     single = {r.claim.claim: r for r in scorecard.build(root=tmp_path)}["a single model at 68 % or more"]
     assert single.ours.value == 0.67 and MODELS["Model 0"] in single.ours.what
+
+
+def test_the_course_targets_are_thresholds_without_tolerance():
+    """"71 % or more" is missed at 70.7 %, here as in Chapter 4b's distance table."""
+    goals = [c for c in scorecard.claims() if c.source == "Course goal" and c.kind == "target"
+             and c.unit == "%"]
+    assert len(goals) == 3 and all(c.tolerance == 0 for c in goals)
+    ensemble_goal = next(c for c in goals if "ensemble" in c.claim)
+    assert scorecard.verdict(ensemble_goal, scorecard.Measurement(0.707, "x")) == "missed"

@@ -43,8 +43,9 @@ LARGE_MODELS = {"VGG-16 (BN)": "saliency/vgg16-convbn-long", "ResNet-50": "salie
 
 def describe_long_runs(arts: dict) -> str:
     """The sentence that names which of Chapter 7's large models (``arts``: name → artifact,
-    or anything with a ``config``) are the training campaign's one-sitting runs, and what their
-    configs add (warm-up, augmentation); ``""`` when none is."""
+    or anything with a ``config`` and ``metrics``) are the training campaign's one-sitting runs,
+    how long each trained and what their configs add (warm-up, augmentation); ``""`` when none
+    is."""
     from fer_utils import campaign  # imported here: it pulls in the whole training stack
 
     sitting = {e.train_config().name: e for e in campaign.QUEUE if e.sitting_hours}
@@ -58,8 +59,9 @@ def describe_long_runs(arts: dict) -> str:
         if c.augment_style == "affine":
             what.append("one affine map per face as its augmentation (the reference "
                         "mini-Xception's, Chapter 4)")
-        hours = sitting[c.name].sitting_hours
-        adds.append(f"{name} (`{sitting[c.name].config}`, about {hours:.1f} hours"
+        seconds = (getattr(arts[name], "metrics", None) or {}).get("train_seconds")
+        took = f", {seconds / 3600:.1f} hours of training" if seconds else ""
+        adds.append(f"{name} (`{sitting[c.name].config}`{took}"
                     + (f"; {' and '.join(what)}" if what else "") + ")")
     return (f"The course's training campaign trained {' and '.join(adds)} in one sitting "
             f"{'each' if len(long) > 1 else ''}".rstrip() + ".")

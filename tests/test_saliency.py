@@ -242,15 +242,16 @@ def test_describe_long_runs_names_the_campaigns_one_sitting_runs_from_their_conf
 
     from fer_utils.train import TrainConfig
 
-    def art(name):
-        return SimpleNamespace(config=TrainConfig.named(name))
+    def art(name, seconds=None):
+        return SimpleNamespace(config=TrainConfig.named(name),
+                               metrics={"train_seconds": seconds} if seconds else {})
 
     assert S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn")}) == ""
-    text = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long"),
+    text = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long", 6173.4),
                                         "ResNet-50": art("saliency/resnet50")})
     assert text.startswith("The course's training campaign trained VGG-16 (BN) "
-                           "(`saliency/vgg16-convbn-long`, about 2.1 hours; a 1-epoch warm-up "
-                           "and one affine map per face")
+                           "(`saliency/vgg16-convbn-long`, 1.7 hours of training; a 1-epoch "
+                           "warm-up and one affine map per face")
     assert "ResNet-50" not in text and text.endswith("in one sitting.")
     both = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long"),
                                         "ResNet-50": art("saliency/resnet50-long")})

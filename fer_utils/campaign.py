@@ -125,9 +125,10 @@ QUEUE: tuple[Entry, ...] = (
     # the others are 5 to 19 points weaker on PublicTest alone (mx-ref 62.9 %, vgg-net-s0
     # 61.8 %, the rest 49-57 %), so the selection gained only 0.7 points over vgg-net-long.
     # Two seeds of one network averaged gained 1.0-1.7 points on PublicTest (1.3 on average;
-    # PrivateTest 0.6-2.1) over the mean of the two alone in Chapter 3's depth ablation (12 pairs of cnn-d3..d6, seeds 0-2, one view),
-    # and 1.4 for the recipe's mx-s0/mx-s1. After the one-sitting runs, so that a new start still
-    # gives them their sitting; its checkpoint is the compact one, committed like vgg-net-long's
+    # PrivateTest 0.6-2.1) over the mean of the two alone in Chapter 3's depth ablation (12
+    # pairs of cnn-d3..d6, seeds 0-2, one view), and 1.4 for the recipe's mx-s0/mx-s1. After
+    # the one-sitting runs, so that a new start still gives them their sitting; its checkpoint
+    # is the compact one, committed like vgg-net-long's
     Entry("recipe/vgg-net-long-s1", "a second strong member for the ensemble: PrivateTest "
           ">= 71 % with ten-crop views", 436.0),
 )

@@ -196,15 +196,11 @@ def drop_superseded(root: Path, data: experiment.DataRef, keep: Path) -> list[st
     """Remove the closing ensembles on ``data`` under ``root`` other than ``keep``: each was
     chosen among fewer candidates (a run that could join has ended since), so only ``keep``
     answers for the target and the chapters read one. Returns the names removed."""
-    name = FINAL_ENSEMBLE[0]
-    gone = []
-    for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/metrics.json")):
-        m = json.loads(f.read_text())
-        if (f.parent.resolve() != Path(keep).resolve() and m.get("name") == name
-                and m.get("data_fingerprint") == data.fingerprint):
-            shutil.rmtree(f.parent)
-            gone.append(f.parent.name)
-    return gone
+    gone = [folder for folder in ensemble.stored(root, FINAL_ENSEMBLE[0], data)
+            if folder.resolve() != Path(keep).resolve()]
+    for folder in gone:
+        shutil.rmtree(folder)
+    return [folder.name for folder in gone]
 
 
 def export_real_time(art) -> Path | None:

@@ -181,19 +181,28 @@ def find(root: Path, name: str, data: DataRef, *, members: list[str] | None = No
     return None if found is None else json.loads((found / "metrics.json").read_text())
 
 
+def stored(root: Path, name: str, data: DataRef) -> dict[Path, dict]:
+    """Every ensemble called ``name`` stored under ``root/ensembles`` for ``data``'s content:
+    folder → its ``metrics.json``, sorted by folder."""
+    out = {}
+    for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/metrics.json")):
+        m = json.loads(f.read_text())
+        if m.get("name") == name and m.get("data_fingerprint") == data.fingerprint:
+            out[f.parent] = m
+    return out
+
+
 def find_folder(root: Path, name: str, data: DataRef, *, members: list[str] | None = None,
                 tta: bool | str | None = None, candidates: list[str] | None = None
                 ) -> Path | None:
     """The folder of the stored ensemble :func:`find` finds, or None."""
-    for f in sorted((Path(root) / "ensembles").glob(f"{name}-{data.name}-*/metrics.json")):
-        m = json.loads(f.read_text())
+    for folder, m in stored(root, name, data).items():
         chosen = m.get("selection", {})
-        if (m.get("name") == name and m.get("data_fingerprint") == data.fingerprint
-                and (members is None or m.get("ensemble") == members)
+        if ((members is None or m.get("ensemble") == members)
                 and (tta is None or tta_kind(m.get("tta")) == tta_kind(tta))
                 and (candidates is None or (chosen.get("candidates") == candidates
                                             and chosen.get("method") == SELECTION_METHOD))):
-            return f.parent
+            return folder
     return None
 
 

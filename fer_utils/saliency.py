@@ -507,3 +507,63 @@ def overlay(ax, image: np.ndarray, sal: np.ndarray, *, alpha: float = 0.5, title
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=9)
+
+
+# --------------------------------------------------------------------------------------
+# the large models' readings, kept beside their artifacts
+# --------------------------------------------------------------------------------------
+
+#: Chapter 7's readings of a large model (masked accuracies, Grad-CAM maps), stored in its
+#: artifact folder: the model stays out of git (60-95 MB) and a fresh machine has none, so
+#: the readings are measured once, where the model is, and read from there everywhere else.
+READINGS_FILE = "readings.npz"
+
+
+def large_readings(art, ds, mask_names: Sequence[str], per_class: int, *,
+                   split: str = "PrivateTest", store: bool = True) -> dict | None:
+    """What Chapter 7 measures of a large model on ``ds``'s ``split``: the accuracy with each
+    mask of ``mask_names`` covering every face (:func:`fer_utils.inference.evaluate_model`) and
+    the Grad-CAM maps of up to ``per_class`` correctly classified faces of each emotion
+    (:func:`correct_per_class`).
+
+    Measured with the model when ``art`` (an artifact) has it on this machine, and then
+    written to ``art.path / READINGS_FILE`` (``store=True``; under 1 MB: each map scaled to
+    its maximum as 8-bit, which :func:`normalise` and :func:`class_averages` do not see).
+    Without the model, the stored readings are read back when they were measured on the same
+    faces, split, masks and count; otherwise ``None``.
+
+    Returns ``{"accuracy": {mask: accuracy}, "pick": indices into ds, "maps": (N, H, W),
+    "measured": ISO date, "stored": whether read from the file}``.
+    """
+    import datetime
+    import json
+
+    from fer_utils.inference import evaluate_model
+
+    identity = json.dumps({"data": ds.fingerprint, "split": split, "masks": list(mask_names),
+                           "per_class": int(per_class)}, sort_keys=True)
+    where = art.path / READINGS_FILE
+    if not art.has_model:
+        if not where.is_file():
+            return None
+        with np.load(where) as z:
+            if str(z["identity"]) != identity:
+                return None
+            return {"accuracy": json.loads(str(z["accuracy"])), "pick": z["pick"].astype(np.int64),
+                    "maps": z["maps"].astype(np.float32) / 255, "measured": str(z["measured"]),
+                    "stored": True}
+    model = art.load_model()
+    accuracy = {m: float(evaluate_model(model, ds, split, mask=m)["accuracy"]) for m in mask_names}
+    test = np.flatnonzero(ds.usage == split)
+    pick = test[correct_per_class(model, ds.images[test], ds.labels[test], per_class)]
+    maps = (grad_cam(model, ds.images[pick], ds.labels[pick]) if len(pick)
+            else np.zeros((0, *ds.images.shape[1:3]), np.float32))
+    peak = maps.reshape(len(maps), -1).max(axis=1, initial=0).reshape(-1, 1, 1)
+    maps8 = np.round(255 * np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0))
+    maps8 = maps8.astype(np.uint8)
+    measured = datetime.date.today().isoformat()
+    if store:
+        np.savez_compressed(where, identity=identity, accuracy=json.dumps(accuracy), pick=pick,
+                            maps=maps8, measured=measured)
+    return {"accuracy": accuracy, "pick": pick, "maps": maps8.astype(np.float32) / 255,
+            "measured": measured, "stored": False}

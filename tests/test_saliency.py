@@ -256,3 +256,39 @@ def test_describe_long_runs_names_the_campaigns_one_sitting_runs_from_their_conf
     both = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long"),
                                         "ResNet-50": art("saliency/resnet50-long")})
     assert "ResNet-50 (`saliency/resnet50-long`" in both and both.endswith("in one sitting each.")
+
+
+def test_large_readings_are_measured_where_the_model_is_and_read_back_without_it(tmp_path):
+    from types import SimpleNamespace
+
+    from fer_utils.sample import make_sample
+
+    ds = make_sample().quick_subset({"Training": 7, "PublicTest": 7, "PrivateTest": 70})
+    inputs = keras.Input((48, 48, 1))
+    conv = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    out = keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalAveragePooling2D()(conv))
+    model = keras.Model(inputs, out)
+    masks = ("none", "mouth")
+    with_model = SimpleNamespace(path=tmp_path, has_model=True, load_model=lambda: model)
+    measured = S.large_readings(with_model, ds, masks, per_class=3)
+    assert not measured["stored"] and (tmp_path / S.READINGS_FILE).is_file()
+    assert set(measured["accuracy"]) == set(masks)
+    assert all(0 <= a <= 1 for a in measured["accuracy"].values())
+    pick = measured["pick"]
+    assert (ds.usage[pick] == "PrivateTest").all() and len(pick) == len(measured["maps"])
+    predicted = S.predict_proba(model, ds.images[pick]).argmax(1)
+    assert len(pick) and (predicted == ds.labels[pick]).all()    # correct faces only
+    assert measured["maps"].min() >= 0 and measured["maps"].max() <= 1
+
+    metrics_only = SimpleNamespace(path=tmp_path, has_model=False)
+    stored = S.large_readings(metrics_only, ds, masks, per_class=3)
+    assert stored["stored"] and stored["accuracy"] == measured["accuracy"]
+    assert (stored["pick"] == pick).all() and np.array_equal(stored["maps"], measured["maps"])
+    assert stored["measured"] == measured["measured"]
+    # measured on other faces, masks or counts: not these readings
+    assert S.large_readings(metrics_only, ds, ("none",), per_class=3) is None
+    assert S.large_readings(metrics_only, ds, masks, per_class=4) is None
+    other = make_sample().quick_subset({"Training": 7, "PublicTest": 7, "PrivateTest": 60})
+    assert S.large_readings(metrics_only, other, masks, per_class=3) is None
+    assert S.large_readings(SimpleNamespace(path=tmp_path / "none", has_model=False),
+                            ds, masks, per_class=3) is None

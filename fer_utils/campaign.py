@@ -32,6 +32,7 @@ from pathlib import Path
 from fer_utils import ensemble, experiment, models, paths, predict
 from fer_utils.data import load_fer2013
 from fer_utils.dataset import CLASS_NAMES
+from fer_utils.saliency import READINGS_FILE, chapter_readings
 from fer_utils.train import TrainConfig, train
 
 #: A one-sitting run (:attr:`Entry.sitting_hours`) starts only within this many seconds of
@@ -435,6 +436,10 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
                 if (tflite := export_real_time(art)) is not None:
                     log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: TensorFlow Lite "
                         f"model written ({tflite.name}, commit it with the artifact)")
+                if entry.sitting_hours and art.has_model:   # its model stays on this machine only
+                    chapter_readings(art, ds)
+                    log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: Chapter 7's "
+                        f"readings stored ({READINGS_FILE}, commit it with the artifact)")
                 finished.append(art.path.name)
         if deferred:
             log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: every other run of the queue "

@@ -517,6 +517,12 @@ def overlay(ax, image: np.ndarray, sal: np.ndarray, *, alpha: float = 0.5, title
 #: artifact folder: the model stays out of git (60-95 MB) and a fresh machine has none, so
 #: the readings are measured once, where the model is, and read from there everywhere else.
 READINGS_FILE = "readings.npz"
+#: What Chapter 7 reads of each large model (:func:`chapter_readings`): these masks, on a random
+#: 1,000 of PrivateTest's 3,589 faces (VGG-16 is slow on two cores), and Grad-CAM maps of up to
+#: 40 correctly classified faces of each emotion (7 in quick mode, on quick mode's few faces).
+READINGS_MASKS = ("none", "forehead", "eyes", "mouth")
+READINGS_FACES = 1000
+READINGS_PER_CLASS = {False: 40, True: 7}
 
 
 def large_readings(art, ds, mask_names: Sequence[str], per_class: int, *,
@@ -567,3 +573,14 @@ def large_readings(art, ds, mask_names: Sequence[str], per_class: int, *,
                             maps=maps8, measured=measured)
     return {"accuracy": accuracy, "pick": pick, "maps": maps8.astype(np.float32) / 255,
             "measured": measured, "stored": False}
+
+
+def chapter_readings(art, ds, *, quick: bool = False, store: bool = True):
+    """Chapter 7's :func:`large_readings` of one large model: ``(faces, readings)``, where
+    ``faces`` is the dataset they index (``ds`` itself in quick mode, else a seeded
+    :data:`READINGS_FACES` of its PrivateTest). Called by the chapter and by the training
+    campaign as soon as a one-sitting run ends, so that the readings are stored while the
+    model is on the machine."""
+    faces = ds if quick else ds.quick_subset({"PrivateTest": READINGS_FACES})
+    return faces, large_readings(art, faces, READINGS_MASKS, READINGS_PER_CLASS[bool(quick)],
+                                 store=store)

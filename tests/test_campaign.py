@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fer_utils import campaign, cli, paths
+from fer_utils import campaign, cli, paths, saliency
 from fer_utils.campaign import Entry
 from fer_utils.experiment import DataRef
 from fer_utils.sample import make_sample
@@ -164,6 +164,9 @@ def test_a_one_sitting_run_starts_only_as_the_campaign_starts(where, monkeypatch
     done = campaign.run((big, after), make_sample(), log=lines.append)
     assert [d.split("-")[0] for d in done] == ["big", campaign.FINAL_ENSEMBLE[0].split("-")[0]]
     assert lines[-1].endswith("queue is done")   # and the closing ensemble was chosen
+    # its model stays on this machine: Chapter 7's readings are stored as soon as it ends
+    assert (paths.artifacts_dir() / done[0] / saliency.READINGS_FILE).is_file()
+    assert any(f"Chapter 7's readings stored ({saliency.READINGS_FILE}" in line for line in lines)
 
 
 def test_the_closing_ensemble_waits_only_for_runs_whose_models_can_join_it():

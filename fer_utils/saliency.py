@@ -37,8 +37,9 @@ METHODS = ("gradients", "smoothgrad", "grad_cam", "occlusion")
 
 #: Chapter 7's large models, name → course config (its section "VGG-16 and ResNet-50" and the
 #: scorecard read them here). The training campaign's one-sitting runs take their places when
-#: they end: ``saliency/vgg16-convbn-long`` did (2026-12-06); ``saliency/resnet50-long`` will.
-LARGE_MODELS = {"VGG-16 (BN)": "saliency/vgg16-convbn-long", "ResNet-50": "saliency/resnet50"}
+#: they end: ``saliency/vgg16-convbn-long`` did (2026-12-06), ``saliency/resnet50-long`` too
+#: (2026-12-07).
+LARGE_MODELS = {"VGG-16 (BN)": "saliency/vgg16-convbn-long", "ResNet-50": "saliency/resnet50-long"}
 
 
 def describe_long_runs(arts: dict) -> str:

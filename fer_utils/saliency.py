@@ -25,12 +25,14 @@ are the ones the model needs; the ground-truth scores (:func:`mass_inside`,
 from __future__ import annotations
 
 import contextlib
+import datetime
+import json
 from collections.abc import Sequence
 
 import numpy as np
 
 from fer_utils.dataset import CLASS_NAMES
-from fer_utils.inference import predict_proba
+from fer_utils.inference import evaluate_model, predict_proba
 from fer_utils.masks import SIMPLE
 
 METHODS = ("gradients", "smoothgrad", "grad_cam", "occlusion")
@@ -542,11 +544,6 @@ def large_readings(art, ds, mask_names: Sequence[str], per_class: int, *,
     Returns ``{"accuracy": {mask: accuracy}, "pick": indices into ds, "maps": (N, H, W),
     "measured": ISO date, "stored": whether read from the file}``.
     """
-    import datetime
-    import json
-
-    from fer_utils.inference import evaluate_model
-
     identity = json.dumps({"data": ds.fingerprint, "split": split, "masks": list(mask_names),
                            "per_class": int(per_class)}, sort_keys=True)
     where = art.path / READINGS_FILE

@@ -55,19 +55,29 @@ def describe_long_runs(arts: dict) -> str:
     long = [name for name, art in arts.items() if art.config.name in sitting]
     if not long:
         return ""
-    adds = []
-    for name in long:
-        c = arts[name].config
+    def additions(c) -> str:
         what = [f"a {c.warmup_epochs}-epoch warm-up"] if c.warmup_epochs else []
         if c.augment_style == "affine":
-            what.append("one affine map per face as its augmentation (the reference "
+            what.append("one affine map per face as augmentation (the reference "
                         "mini-Xception's, Chapter 4)")
+        return " and ".join(what)
+
+    runs, extra = [], {}
+    for name in long:
+        c = arts[name].config
+        extra[name] = additions(c)
         seconds = (getattr(arts[name], "metrics", None) or {}).get("train_seconds")
         took = f", {seconds / 3600:.1f} hours of training" if seconds else ""
-        adds.append(f"{name} (`{sitting[c.name].config}`{took}"
-                    + (f"; {' and '.join(what)}" if what else "") + ")")
-    return (f"The course's training campaign trained {' and '.join(adds)} in one sitting "
-            f"{'each' if len(long) > 1 else ''}".rstrip() + ".")
+        runs.append((name, f"`{sitting[c.name].config}`{took}"))
+    shared = len(set(extra.values())) == 1   # the same additions: said once, after the runs
+    parts = [f"{name} ({what}" + (f"; {extra[name]}" if extra[name] and not shared else "") + ")"
+             for name, what in runs]
+    text = (f"The course's training campaign trained {' and '.join(parts)} in one sitting "
+            f"{'each' if len(long) > 1 else ''}").rstrip()
+    if shared and extra[long[0]]:
+        text += f", {'both' if len(long) == 2 else 'each'} with " if len(long) > 1 else ", with "
+        text += extra[long[0]]
+    return text + "."
 
 
 class SaliencyError(ValueError):

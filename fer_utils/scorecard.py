@@ -492,8 +492,8 @@ def claims() -> list[Claim]:
               f"all Training faces, {_epochs(LARGE_MODELS['ResNet-50'])} epochs, 48×48, "
               "from scratch (2 CPU cores)"),
         *[Claim("7 Masks", "Kroening et al.", f"covering the {region} costs accuracy "
-                f"(VGG-16: {100 * sources.KROENING_TABLES['VGG-16']['none']['accuracy']:.1f} → "
-                f"{100 * sources.KROENING_TABLES['VGG-16'][region]['accuracy']:.1f} %)",
+                f"(VGG-16: {sources.percent(sources.KROENING_TABLES['VGG-16']['none']['accuracy'])} → "
+                f"{sources.percent(sources.KROENING_TABLES['VGG-16'][region]['accuracy'])} %)",
                 sources.KROENING_TABLES["VGG-16"][region]["accuracy"]
                 - sources.KROENING_TABLES["VGG-16"]["none"]["accuracy"], "points", "direction",
                 _mask_drop(region), "our 4-layer CNN at 48×48, not VGG-16 at 128×128",

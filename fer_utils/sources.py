@@ -6,6 +6,8 @@ chapter that uses the number says how.
 """
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 # Yang, Zhang & Zheng (Yang, Zhang & Zheng), Tables 1 and 2: depth ablation on FER-2013, their own
 # 24,000 / 4,710 split of the Training rows (no PrivateTest), architecture widths not stated.
 YANG_ZHANG_ZHENG_MACRO = {  # depth -> accuracy, precision, recall, f1 (macro averages)
@@ -46,6 +48,16 @@ YANG_CHEN_FACTS = {
 # FER-2013's (angry, disgust, fear, happy, sad, surprise, neutral), re-ordered from the
 # paper's (angry, disgust, fear, happy, neutral, sad, surprise).
 _KROENING_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+
+def percent(fraction: float, digits: int = 1) -> float:
+    """A source's fraction as a percentage rounded the way the papers print them, half up
+    (the tables' 0.5825 is Kroening et al.'s "58.3 %"; Python's ``round`` gives 58.2, because
+    58.25 is exact in binary and ``round`` breaks ties to even). Missing values give NaN."""
+    if fraction is None or fraction != fraction:   # missing (None or NaN): NaN
+        return float("nan")
+    step = Decimal(1).scaleb(-digits)
+    return float((Decimal(repr(fraction)) * 100).quantize(step, rounding=ROUND_HALF_UP))
 
 
 def _kroening(acc: tuple, f1: tuple) -> dict:

@@ -2,6 +2,8 @@
 clear errors, and the scores (mass inside, pointing game, masking drop)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -249,13 +251,22 @@ def test_describe_long_runs_names_the_campaigns_one_sitting_runs_from_their_conf
     assert S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn")}) == ""
     text = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long", 6173.4),
                                         "ResNet-50": art("saliency/resnet50")})
-    assert text.startswith("The course's training campaign trained VGG-16 (BN) "
-                           "(`saliency/vgg16-convbn-long`, 1.7 hours of training; a 1-epoch "
-                           "warm-up and one affine map per face")
-    assert "ResNet-50" not in text and text.endswith("in one sitting.")
+    assert text == ("The course's training campaign trained VGG-16 (BN) "
+                    "(`saliency/vgg16-convbn-long`, 1.7 hours of training) in one sitting, with "
+                    "a 1-epoch warm-up and one affine map per face as augmentation (the reference "
+                    "mini-Xception's, Chapter 4).")
+    assert "ResNet-50" not in text
     both = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long"),
                                         "ResNet-50": art("saliency/resnet50-long")})
-    assert "ResNet-50 (`saliency/resnet50-long`" in both and both.endswith("in one sitting each.")
+    # the same warm-up and augmentation: said once, for both
+    assert "ResNet-50 (`saliency/resnet50-long`)" in both and "in one sitting each, both with" in both
+    assert both.count("warm-up") == 1
+    # different additions: each run says its own
+    plain = SimpleNamespace(config=dataclasses.replace(TrainConfig.named("saliency/resnet50-long"),
+        warmup_epochs=0, augment_style="layers"), metrics={})
+    mixed = S.describe_long_runs({"VGG-16 (BN)": art("saliency/vgg16-convbn-long"), "ResNet-50": plain})
+    assert "VGG-16 (BN) (`saliency/vgg16-convbn-long`; a 1-epoch warm-up" in mixed
+    assert "ResNet-50 (`saliency/resnet50-long`)" in mixed and mixed.endswith("in one sitting each.")
 
 
 def test_large_readings_are_measured_where_the_model_is_and_read_back_without_it(tmp_path):

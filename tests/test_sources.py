@@ -2,6 +2,8 @@
 internal consistency and against the headline numbers of the anchors note."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from fer_utils import sources as S
@@ -23,6 +25,14 @@ def test_kroening_tables_have_every_class_and_the_anchor_headlines():
         worst = min((m for m in model if not m.startswith("none (")),
                     key=lambda m: model[m]["accuracy"])
         assert worst == "mouth"
+
+
+def test_percent_rounds_half_up_as_the_papers_print():
+    assert S.percent(S.KROENING_TABLES["VGG-16"]["none"]["accuracy"]) == 58.3  # the paper's text
+    assert round(100 * 0.5825, 1) == 58.2   # what plain rounding would have shown
+    assert S.percent(0.4105) == 41.1 and S.percent(0.4334) == 43.3 and S.percent(0.5) == 50.0
+    assert S.percent(0.12345, digits=2) == 12.35
+    assert math.isnan(S.percent(float("nan"))) and math.isnan(S.percent(None))
 
 
 def test_yang_chen_table1_shapes():

@@ -391,7 +391,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
 
     niceness = lowest_priority()
     started = time.monotonic()
-    finished, deferred = [], []
+    finished, deferred, oversize = [], [], set()
     with _single_run(paths.checkpoints_dir() / ".campaign.lock"):  # refused at once if one runs
         if ds is None:
             ds = load_fer2013(allow_sample=False, progress=False)
@@ -403,7 +403,9 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
             def on_epoch(state, logs, _e=entry, _c=config, _ckpt=ckpt):
                 log(epoch_line(_e.config, _c.epochs, state, logs))
                 size = _checkpoint_bytes(_ckpt)
-                if size > MAX_CHECKPOINT_BYTES and not _e.sitting_hours:  # those stay local
+                if (size > MAX_CHECKPOINT_BYTES and not _e.sitting_hours  # those stay local
+                        and _ckpt.name not in oversize):   # once a run: the size barely changes
+                    oversize.add(_ckpt.name)
                     log(f"warning: {_ckpt.name} holds {size / 1e6:.1f} MB, more than the "
                         f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB a committed run may have")
 

@@ -125,6 +125,15 @@ def test_run_trains_the_queue_in_order_logs_each_epoch_and_leaves_artifacts(wher
     assert campaign.run(queue, make_sample(), log=again.append) == []  # nothing left to do
 
 
+def test_a_checkpoint_over_the_commit_limit_is_reported_once_a_run(where, monkeypatch):
+    monkeypatch.setattr(campaign, "MAX_CHECKPOINT_BYTES", 1)   # every checkpoint is over it
+    lines = []
+    campaign.run((_tiny(where, "big", epochs=3),), make_sample(), log=lines.append)
+    assert len([line for line in lines if " epoch " in line]) == 3
+    warnings = [line for line in lines if line.startswith("warning: ")]
+    assert len(warnings) == 1 and "more than the 0 MB a committed run may have" in warnings[0]
+
+
 def test_an_interrupted_run_resumes_from_its_checkpoint(where):
     entry = _tiny(where, "resumed", epochs=2)
 

@@ -243,6 +243,15 @@ def entry_status(entry: Entry, artifacts: Path | None = None,
                    public=m["PublicTest"]["accuracy"], private=m["PrivateTest"]["accuracy"],
                    best_public=m["PublicTest"]["accuracy"],
                    cpu_hours=m.get("train_cpu_seconds", 0.0) / 3600, cpu_hours_left=0.0)
+        if entry.sitting_hours and readings_lost(
+                entry, experiment.find_artifact(config, data or experiment.DataRef.official_fer2013(),
+                                                art_root)):
+            redo = _read_state((checkpoints or paths.checkpoints_dir()) / key)
+            per_epoch = (m.get("train_cpu_seconds", 0.0) / max(m["epochs_trained"], 1)
+                         or entry.cpu_s_per_epoch)   # as the run measured it, else the estimate
+            out.update(readings_lost=True, redo_epoch=redo.get("epoch", 0) if redo else None,
+                       cpu_hours_left=(config.epochs - (redo or {}).get("epoch", 0))
+                       * per_epoch / 3600)
         return out
     state = _read_state((checkpoints or paths.checkpoints_dir()) / key)
     if state is None:
@@ -274,6 +283,12 @@ def status_lines(queue: tuple[Entry, ...] = QUEUE, **where) -> list[str]:
         if s["state"] == "done":
             what = (f"done: {s['epoch']} epochs, PublicTest {100 * s['public']:.1f} %, "
                     f"PrivateTest {100 * s['private']:.1f} %")
+            if s.get("readings_lost"):
+                what += ("; its model is not on this machine and Chapter 7's readings of it were "
+                         "never stored: " + (f"trained again, epoch {s['redo_epoch']}"
+                                             if s["redo_epoch"] is not None else
+                                             "trained again in one sitting after the queue, at "
+                                             "a start of the campaign"))
         elif s["state"] == "running":
             what = (f"epoch {s['epoch']} of at most {s['max_epochs']}, best PublicTest accuracy "
                     f"{best} (epoch {s['best_public_epoch']})")
@@ -324,6 +339,16 @@ def epoch_line(name: str, max_epochs: int, state: dict, logs: dict) -> str:
 
 def _checkpoint_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.glob("*") if f.is_file())
+
+
+def readings_lost(entry: Entry, art) -> bool:
+    """Whether ``art``, the finished artifact of a one-sitting run (:attr:`Entry.sitting_hours`),
+    has lost what Chapter 7 shows of it: its model, too large to commit, is not on this machine
+    and its readings (:func:`fer_utils.saliency.chapter_readings`) were never stored beside it
+    (``saliency/vgg16-convbn-long``'s, trained on 2026-12-06 before readings were stored). The
+    campaign trains such a run again, in one sitting, after the rest of the queue."""
+    return (bool(entry.sitting_hours) and art is not None and not art.has_model
+            and not (art.path / READINGS_FILE).is_file())
 
 
 @contextlib.contextmanager
@@ -396,18 +421,21 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
         if ds is None:
             ds = load_fer2013(allow_sample=False, progress=False)
         log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: pid {os.getpid()}, nice {niceness}")
+        def reporter(entry, config, ckpt):
+            def on_epoch(state, logs):
+                log(epoch_line(entry.config, config.epochs, state, logs))
+                size = _checkpoint_bytes(ckpt)
+                if (size > MAX_CHECKPOINT_BYTES and not entry.sitting_hours  # those stay local
+                        and ckpt.name not in oversize):   # once a run: the size barely changes
+                    oversize.add(ckpt.name)
+                    log(f"warning: {ckpt.name} holds {size / 1e6:.1f} MB, more than the "
+                        f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB a committed run may have")
+            return on_epoch
+
         for entry in queue:
             config = entry.train_config()
             ckpt = paths.checkpoints_dir() / entry.key(experiment.DataRef.of(ds))
-
-            def on_epoch(state, logs, _e=entry, _c=config, _ckpt=ckpt):
-                log(epoch_line(_e.config, _c.epochs, state, logs))
-                size = _checkpoint_bytes(_ckpt)
-                if (size > MAX_CHECKPOINT_BYTES and not _e.sitting_hours  # those stay local
-                        and _ckpt.name not in oversize):   # once a run: the size barely changes
-                    oversize.add(_ckpt.name)
-                    log(f"warning: {_ckpt.name} holds {size / 1e6:.1f} MB, more than the "
-                        f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB a committed run may have")
+            on_epoch = reporter(entry, config, ckpt)
 
             before = experiment.find_artifact(config, experiment.DataRef.of(ds),
                                               paths.artifacts_dir())
@@ -459,6 +487,34 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
                 f"PublicTest {m['PublicTest']['accuracy']:.4f}, PrivateTest "
                 f"{m['PrivateTest']['accuracy']:.4f}")
             finished.append(folder.name)
+        for entry in queue:   # one-sitting runs whose model and Chapter 7 readings are lost
+            config = entry.train_config()
+            ckpt = paths.checkpoints_dir() / entry.key(experiment.DataRef.of(ds))
+            if not readings_lost(entry, experiment.find_artifact(
+                    config, experiment.DataRef.of(ds), paths.artifacts_dir())):
+                continue
+            late = not sittings or time.monotonic() - started > SITTING_START_WINDOW_S
+            if late and not (ckpt / "state.json").is_file():
+                log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: its model is not on "
+                    "this machine and Chapter 7's readings of it were never stored: trained "
+                    "again at the next start of the campaign (one sitting of about "
+                    f"{entry.sitting_hours:.1f} h)")
+                deferred.append(entry)
+                continue
+            log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: "
+                + ("resuming" if (ckpt / "state.json").is_file() else "training again")
+                + " in one sitting: its model is not on this machine and Chapter 7's readings "
+                "of it were never stored")
+            art = train(config, ds, retrain=True, progress=False,
+                        on_epoch=reporter(entry, config, ckpt))
+            m = art.metrics
+            chapter_readings(art, ds)
+            log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: done again after "
+                f"{m['epochs_trained']} epochs (best {m['best_epoch']}): PublicTest "
+                f"{m['PublicTest']['accuracy']:.4f}, PrivateTest "
+                f"{m['PrivateTest']['accuracy']:.4f}; Chapter 7's readings stored "
+                f"({READINGS_FILE}); commit the artifact")
+            finished.append(art.path.name)
         log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: "
             + ("the closing ensemble is chosen; the runs above wait for a new start"
                if deferred else "every run of the queue is done"))

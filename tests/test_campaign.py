@@ -178,6 +178,53 @@ def test_a_one_sitting_run_starts_only_as_the_campaign_starts(where, monkeypatch
     assert any(f"Chapter 7's readings stored ({saliency.READINGS_FILE}" in line for line in lines)
 
 
+def test_a_one_sitting_run_whose_model_and_readings_are_lost_is_trained_again(where, monkeypatch):
+    """A new machine has not got a large model's copy (too large to commit); where Chapter 7's
+    readings of it were never stored, the campaign trains it again in one sitting, after the
+    rest of the queue and at a start of the campaign only, and stores them."""
+    import shutil
+
+    from fer_utils import models
+
+    monkeypatch.setenv("FER_CACHE_DIR", str(where / "cache"))
+    monkeypatch.setattr(campaign.experiment, "MAX_MODEL_BYTES", 1)   # every model is "large"
+    big = Entry(_tiny(where, "big", epochs=1).config, "a large model", 10.0, sitting_hours=0.1)
+    after = _tiny(where, "after", epochs=1)
+    monkeypatch.setattr(campaign, "may_join_ensemble", lambda e: e != big)
+    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", 3600.0)   # just started
+    first = campaign.run((big,), make_sample(), log=print)[0]
+    folder = paths.artifacts_dir() / first
+    local = campaign.experiment.large_model_path(first)
+    assert (local / models.PORTABLE_SPEC).is_file() and not (folder / models.PORTABLE_SPEC).exists()
+    assert not campaign.readings_lost(big, campaign.experiment.find_artifact(
+        big.train_config(), DataRef.of(make_sample()), paths.artifacts_dir()))
+    shutil.rmtree(local)   # what a new machine sees of a large model trained elsewhere ...
+    (folder / saliency.READINGS_FILE).unlink()   # ... trained before its readings were stored
+    before = (folder / "metrics.json").read_text()
+    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", -1.0)    # the campaign is "late"
+    lines = []
+    done = campaign.run((big, after), make_sample(), log=lines.append)
+    assert done == [after.key(DataRef.of(make_sample()))]   # (no ensemble: every model is "large")
+    assert any("big.json: its model is not on this machine and Chapter 7's readings of it were "
+               "never stored: trained again at the next start" in line for line in lines)
+    assert (folder / "metrics.json").read_text() == before   # the finished result stays
+    status = campaign.status_lines((big, after), artifacts=paths.artifacts_dir(),
+                                   data=DataRef.of(make_sample()))
+    assert status[0].startswith("1. ") and "done: 1 epochs" in status[0]
+    assert "never stored: trained again in one sitting after the queue" in status[0]
+    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", 3600.0)   # the next start
+    lines = []
+    done = campaign.run((big, after), make_sample(), log=lines.append)
+    assert done == [first]
+    assert any("big.json: training again in one sitting" in line for line in lines)
+    assert any("big.json: done again after 1 epochs" in line for line in lines)
+    assert (folder / saliency.READINGS_FILE).is_file() and (local / models.PORTABLE_SPEC).is_file()
+    assert lines[-1].endswith("every run of the queue is done")
+    assert "never stored" not in campaign.status_lines((big,), artifacts=paths.artifacts_dir(),
+                                                       data=DataRef.of(make_sample()))[0]
+    assert campaign.run((big, after), make_sample(), log=print) == []   # nothing left to do
+
+
 def test_the_closing_ensemble_waits_only_for_runs_whose_models_can_join_it():
     """The one-sitting runs' models (VGG-16, ResNet-50) are too large to keep in an artifact,
     so they never join the closing ensemble; the recipe's network and the FER-2013

@@ -56,6 +56,10 @@ def score(model, images: np.ndarray, y: np.ndarray, class_names) -> dict:
     return {**classification_metrics(y, pred, class_names), "seconds": round(seconds, 2)}
 
 
+_NOT_KERAS = ("{name}: not a Keras model (a .keras file is a zip archive; this one is damaged or "
+              "something else): train or download it again")
+
+
 def model_file(model: str | Path) -> Path:
     """The model file of a model given as a file or an artifact folder: the folder's portable
     spec ``model.json``, its older ``model.keras``, or for a large model's artifact the copy
@@ -65,7 +69,12 @@ def model_file(model: str | Path) -> Path:
     ------
     FileNotFoundError
         Neither a model file nor a folder holding one.
+    ValueError
+        A file that cannot be a model: neither a ``.json`` spec nor a zip archive (what a
+        ``.keras`` file is). Checked here, so that a command fails before it loads any data.
     """
+    import zipfile
+
     path = Path(model)
     if path.is_dir():
         path = model_location(path) or path / PORTABLE_SPEC
@@ -74,6 +83,8 @@ def model_file(model: str | Path) -> Path:
                                 "model.json and model.weights.npz, a model.json, or a .keras "
                                 "file; a large model's artifact keeps metrics only, and its model "
                                 "only on the machine that trained it)")
+    if path.suffix != ".json" and not zipfile.is_zipfile(path):
+        raise ValueError(_NOT_KERAS.format(name=path.name))
     return path
 
 
@@ -90,8 +101,7 @@ def load_model_file(path: str | Path):
     import keras
 
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path.name}: not a Keras model (a .keras file is a zip archive; this "
-                         "one is damaged or something else): train or download it again")
+        raise ValueError(_NOT_KERAS.format(name=path.name))
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # any unreadable file is the user's to fix

@@ -47,6 +47,19 @@ def test_a_model_is_found_in_its_artifact_folder_and_errors_say_what_is_expected
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a Keras model"):
         inference.load_model_file(tmp_path / "broken.keras")
+    with pytest.raises(ValueError, match="broken.keras: not a Keras model"):
+        inference.model_file(tmp_path / "broken.keras")   # found before any data is loaded
+
+
+def test_evaluate_rejects_a_file_that_is_no_model_before_it_needs_any_data(tmp_path, monkeypatch,
+                                                                           capsys):
+    from fer_utils import cli
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "no-data-here"))
+    (tmp_path / "notes.txt").write_text("hello")
+    assert cli.main(["evaluate", "--model", str(tmp_path / "notes.txt")]) != 0
+    err = capsys.readouterr().err
+    assert "notes.txt: not a Keras model" in err and "FER-2013" not in err
 
 
 def test_evaluate_model_reproduces_the_stored_figures_on_a_stratified_subset(committed):

@@ -421,6 +421,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
         if ds is None:
             ds = load_fer2013(allow_sample=False, progress=False)
         log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: pid {os.getpid()}, nice {niceness}")
+
         def reporter(entry, config, ckpt):
             def on_epoch(state, logs):
                 log(epoch_line(entry.config, config.epochs, state, logs))

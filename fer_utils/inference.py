@@ -7,6 +7,7 @@ training itself is :mod:`fer_utils.train`. Every model takes raw 48×48 grey FER
 from __future__ import annotations
 
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,6 @@ def model_file(model: str | Path) -> Path:
         A file that cannot be a model: neither a ``.json`` spec nor a zip archive (what a
         ``.keras`` file is). Checked here, so that a command fails before it loads any data.
     """
-    import zipfile
-
     path = Path(model)
     if path.is_dir():
         path = model_location(path) or path / PORTABLE_SPEC
@@ -93,8 +92,6 @@ def load_model_file(path: str | Path):
     :func:`fer_utils.models.load_portable`, on any Keras 3 the course supports) or a ``.keras``
     file (loads only in a Keras that reads its saver's config). An unreadable file is a
     ``ValueError``."""
-    import zipfile
-
     path = Path(path)
     if path.suffix == ".json":
         return load_portable(path)

@@ -55,6 +55,7 @@ def describe_long_runs(arts: dict) -> str:
     long = [name for name, art in arts.items() if art.config.name in sitting]
     if not long:
         return ""
+
     def additions(c) -> str:
         what = [f"a {c.warmup_epochs}-epoch warm-up"] if c.warmup_epochs else []
         if c.augment_style == "affine":

@@ -189,40 +189,34 @@ def test_a_one_sitting_run_whose_model_and_readings_are_lost_is_trained_again(wh
     monkeypatch.setenv("FER_CACHE_DIR", str(where / "cache"))
     monkeypatch.setattr(campaign.experiment, "MAX_MODEL_BYTES", 1)   # every model is "large"
     big = Entry(_tiny(where, "big", epochs=1).config, "a large model", 10.0, sitting_hours=0.1)
-    after = _tiny(where, "after", epochs=1)
     monkeypatch.setattr(campaign, "may_join_ensemble", lambda e: e != big)
-    monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", 3600.0)   # just started
-    first = campaign.run((big,), make_sample(), log=print)[0]
-    folder = paths.artifacts_dir() / first
+    art = train(big.train_config(), make_sample(), progress=False)   # trained before readings
+    first, folder = art.path.name, art.path                          # were stored
     local = campaign.experiment.large_model_path(first)
     assert (local / models.PORTABLE_SPEC).is_file() and not (folder / models.PORTABLE_SPEC).exists()
-    assert not campaign.readings_lost(big, campaign.experiment.find_artifact(
-        big.train_config(), DataRef.of(make_sample()), paths.artifacts_dir()))
-    shutil.rmtree(local)   # what a new machine sees of a large model trained elsewhere ...
-    (folder / saliency.READINGS_FILE).unlink()   # ... trained before its readings were stored
+    assert not campaign.readings_lost(big, art)   # its model is on this machine
+    shutil.rmtree(local)   # what a new machine sees of a large model trained elsewhere
     before = (folder / "metrics.json").read_text()
     monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", -1.0)    # the campaign is "late"
     lines = []
-    done = campaign.run((big, after), make_sample(), log=lines.append)
-    assert done == [after.key(DataRef.of(make_sample()))]   # (no ensemble: every model is "large")
+    assert campaign.run((big,), make_sample(), log=lines.append) == []
     assert any("big.json: its model is not on this machine and Chapter 7's readings of it were "
                "never stored: trained again at the next start" in line for line in lines)
     assert (folder / "metrics.json").read_text() == before   # the finished result stays
-    status = campaign.status_lines((big, after), artifacts=paths.artifacts_dir(),
+    status = campaign.status_lines((big,), artifacts=paths.artifacts_dir(),
                                    data=DataRef.of(make_sample()))
     assert status[0].startswith("1. ") and "done: 1 epochs" in status[0]
     assert "never stored: trained again in one sitting after the queue" in status[0]
     monkeypatch.setattr(campaign, "SITTING_START_WINDOW_S", 3600.0)   # the next start
     lines = []
-    done = campaign.run((big, after), make_sample(), log=lines.append)
-    assert done == [first]
+    assert campaign.run((big,), make_sample(), log=lines.append) == [first]
     assert any("big.json: training again in one sitting" in line for line in lines)
     assert any("big.json: done again after 1 epochs" in line for line in lines)
     assert (folder / saliency.READINGS_FILE).is_file() and (local / models.PORTABLE_SPEC).is_file()
     assert lines[-1].endswith("every run of the queue is done")
     assert "never stored" not in campaign.status_lines((big,), artifacts=paths.artifacts_dir(),
                                                        data=DataRef.of(make_sample()))[0]
-    assert campaign.run((big, after), make_sample(), log=print) == []   # nothing left to do
+    assert campaign.run((big,), make_sample(), log=print) == []   # nothing left to do
 
 
 def test_the_closing_ensemble_waits_only_for_runs_whose_models_can_join_it():

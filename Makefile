@@ -6,6 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make campaign` starts the campaign in its own session, so that its autogroup can be lowered
+# too (campaign.lowest_priority); where there is no setsid (macOS), plain nice is all there is
+SETSID := $(shell command -v setsid)
 # quiet TensorFlow (oneDNN is the package's to set: fer_utils/runtime.py)
 export TF_CPP_MIN_LOG_LEVEL  := 2
 export MPLBACKEND            := Agg
@@ -81,7 +84,7 @@ refresh: $(STAMP)
 # lowers itself to nice 19 and continues every run from checkpoints/. Needs the real data.
 campaign: $(STAMP)
 	@test -n "$$FER_DATA_DIR" || (echo "set FER_DATA_DIR to the real data first (README, 'Getting the data')" && exit 1)
-	nohup nice -n 19 $(BIN)/python -m fer_utils campaign run $(CAMPAIGN_ARGS) >> checkpoints/campaign.log 2>&1 &
+	nohup $(SETSID) nice -n 19 $(BIN)/python -m fer_utils campaign run $(CAMPAIGN_ARGS) >> checkpoints/campaign.log 2>&1 &
 	@echo "campaign started: tail -f checkpoints/campaign.log; make campaign-status"
 
 campaign-status: $(STAMP)

@@ -264,6 +264,19 @@ def test_the_campaign_lowers_its_own_priority():
     assert out.stdout.strip() == "19"
 
 
+@pytest.mark.skipif(not campaign.AUTOGROUP.exists(), reason="no Linux autogroups here")
+def test_a_campaign_leading_its_own_session_lowers_its_autogroup_and_no_other():
+    code = ("from fer_utils import campaign; campaign.lowest_priority(); "
+            "print(campaign.autogroup_nice())")
+    mine = campaign.autogroup_nice()
+    own = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, start_new_session=True)   # what `setsid` does
+    assert own.stdout.strip() == "19"
+    shared = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)                         # this session's autogroup
+    assert shared.stdout.strip() == str(mine) and campaign.autogroup_nice() == mine
+
+
 def test_the_distilled_real_time_model_learns_from_an_ensemble():
     """Out of the queue since Model 0 met the real-time target; its config stays for readers
     (``python -m fer_utils train realtime/mx-distilled``)."""

@@ -341,6 +341,12 @@ def _checkpoint_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.glob("*") if f.is_file())
 
 
+def _result(m: dict) -> str:
+    """A finished run's metrics as the log gives them."""
+    return (f"{m['epochs_trained']} epochs (best {m['best_epoch']}): PublicTest "
+            f"{m['PublicTest']['accuracy']:.4f}, PrivateTest {m['PrivateTest']['accuracy']:.4f}")
+
+
 def readings_lost(entry: Entry, art) -> bool:
     """Whether ``art``, the finished artifact of a one-sitting run (:attr:`Entry.sitting_hours`),
     has lost what Chapter 7 shows of it: its model, too large to commit, is not on this machine
@@ -442,6 +448,9 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
 
     niceness = lowest_priority()
     started = time.monotonic()
+
+    def late() -> bool:   # too late in this stretch of work to start a one-sitting run
+        return not sittings or time.monotonic() - started > SITTING_START_WINDOW_S
     finished, deferred, oversize = [], [], set()
     with _single_run(paths.checkpoints_dir() / ".campaign.lock"):  # refused at once if one runs
         if ds is None:
@@ -468,8 +477,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
 
             before = experiment.find_artifact(config, experiment.DataRef.of(ds),
                                               paths.artifacts_dir())
-            late = not sittings or time.monotonic() - started > SITTING_START_WINDOW_S
-            if (before is None and entry.sitting_hours and late
+            if (before is None and entry.sitting_hours and late()
                     and not (ckpt / "state.json").is_file()):
                 log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: waits for the next "
                     f"start of the campaign (one sitting of about {entry.sitting_hours:.1f} h; "
@@ -489,9 +497,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
             if before is None:
                 m = art.metrics
                 log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: done after "
-                    f"{m['epochs_trained']} epochs (best {m['best_epoch']}): PublicTest "
-                    f"{m['PublicTest']['accuracy']:.4f}, PrivateTest "
-                    f"{m['PrivateTest']['accuracy']:.4f}; artifact {art.display}")
+                    f"{_result(m)}; artifact {art.display}")
                 if (tflite := export_real_time(art)) is not None:
                     log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: TensorFlow Lite "
                         f"model written ({tflite.name}, commit it with the artifact)")
@@ -522,8 +528,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
             if not readings_lost(entry, experiment.find_artifact(
                     config, experiment.DataRef.of(ds), paths.artifacts_dir())):
                 continue
-            late = not sittings or time.monotonic() - started > SITTING_START_WINDOW_S
-            if late and not (ckpt / "state.json").is_file():
+            if late() and not (ckpt / "state.json").is_file():
                 log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: its model is not on "
                     "this machine and Chapter 7's readings of it were never stored: trained "
                     "again at the next start of the campaign (one sitting of about "
@@ -539,10 +544,7 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
             m = art.metrics
             chapter_readings(art, ds)
             log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: done again after "
-                f"{m['epochs_trained']} epochs (best {m['best_epoch']}): PublicTest "
-                f"{m['PublicTest']['accuracy']:.4f}, PrivateTest "
-                f"{m['PrivateTest']['accuracy']:.4f}; Chapter 7's readings stored "
-                f"({READINGS_FILE}); commit the artifact")
+                f"{_result(m)}; Chapter 7's readings stored ({READINGS_FILE}); commit the artifact")
             finished.append(art.path.name)
         log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} campaign: "
             + ("the closing ensemble is chosen; the runs above wait for a new start"

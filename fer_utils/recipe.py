@@ -492,6 +492,82 @@ def describe_closing(ens: dict | None, single: tuple[str, Artifact],
             + _verdict(priv, target, "ensemble") + _to_come(to_come))
 
 
+def agreement(y: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray) -> dict:
+    """How much two models' predictions on the same faces differ, the reason an average of
+    them gains or not: each one's accuracy (``a``, ``b``), that of their mean probabilities
+    (``mean``), the fraction of faces where they predict the same class (``same``) and, of the
+    faces one of them gets wrong, the fraction the other gets right (``rescued``).
+
+    >>> y = np.array([0, 1, 1, 0])
+    >>> a = np.array([[.9, .1], [.6, .4], [.2, .8], [.7, .3]])
+    >>> b = np.array([[.8, .2], [.3, .7], [.4, .6], [.4, .6]])
+    >>> {k: round(v, 2) for k, v in agreement(y, a, b).items()}
+    {'a': 0.75, 'b': 0.75, 'mean': 1.0, 'same': 0.5, 'rescued': 1.0}
+    """
+    y = np.asarray(y)
+    if not len(y) == len(probs_a) == len(probs_b):
+        raise ValueError(f"{len(y)} labels for {len(probs_a)} and {len(probs_b)} predictions")
+    pa, pb = np.asarray(probs_a).argmax(axis=1), np.asarray(probs_b).argmax(axis=1)
+    ok_a, ok_b = pa == y, pb == y
+    either_wrong = ~ok_a | ~ok_b
+    return {"a": float(ok_a.mean()), "b": float(ok_b.mean()),
+            "mean": float(((np.asarray(probs_a) + probs_b).argmax(axis=1) == y).mean()),
+            "same": float((pa == pb).mean()),
+            "rescued": float((ok_a ^ ok_b)[either_wrong].mean()) if either_wrong.any() else 0.0}
+
+
+def describe_agreement(stats: dict, names: tuple[str, str], *, same_network: bool,
+                       next_best: tuple[str, float] | None = None) -> str:
+    """One paragraph on :func:`agreement`'s ``stats`` for the models ``names`` on PublicTest
+    (one view each): why averaging them gains what it gains. ``same_network``: whether they are
+    one network trained twice (seeds); ``next_best``: the strongest other model's name and its
+    PublicTest accuracy alone (0-1)."""
+    a, b = (f"`{n}`" for n in names)
+    gain = 100 * (stats["mean"] - max(stats["a"], stats["b"]))
+    alike = stats["same"] >= 0.8
+    return (f"Why so little? Its two most-drawn members, {a} and {b}, are "
+            + ("the same network trained twice" if same_network else "two different networks")
+            + f". On PublicTest (one view each) they score {100 * stats['a']:.1f} and "
+            f"{100 * stats['b']:.1f} % and predict the same class for "
+            f"{100 * stats['same']:.1f} % of the faces; of the faces one of them gets wrong, "
+            f"the other gets {100 * stats['rescued']:.1f} % right, and the mean of their "
+            f"probabilities scores {100 * stats['mean']:.1f} % ({gain:+.1f} points over the "
+            f"better one)"
+            + (": they make largely the same mistakes" if alike else "")
+            + ("." if next_best is None else
+               f". The strongest other member, `{next_best[0]}`, is "
+               f"{100 * (min(stats['a'], stats['b']) - next_best[1]):.1f} points behind the "
+               f"weaker of the two alone."))
+
+
+def explain_closing(ens: dict, ds) -> tuple[dict, str]:
+    """Why a stored ensemble (``ens``: its ``metrics.json``, at least two distinct members)
+    gains what it gains over its members: :func:`agreement` of its two most-drawn members on
+    PublicTest of ``ds`` (one view each, the models loaded from their artifacts) and
+    :func:`describe_agreement`'s paragraph, naming the strongest other member alone."""
+    drawn = members_table(ens)
+    if len(drawn) < 2:
+        raise ValueError("an ensemble of one model: nothing to compare")
+    names = tuple(drawn.index[:2])
+    y, (pa, pb) = ensemble.split_probabilities([_member_folder(n) for n in names], ds)
+    stats = agreement(y, pa, pb)
+    configs = [json.loads((_member_folder(n) / "metrics.json").read_text())["config"]
+               for n in names]
+    same = len({json.dumps([c["model"], c.get("model_args", {})], sort_keys=True)
+                for c in configs}) == 1
+    rest = drawn["PublicTest alone (%)"].iloc[2:]
+    label = {n: _config_name(n) for n in drawn.index}
+    next_best = (label[rest.idxmax()], rest.max() / 100) if len(rest) else None
+    return stats, describe_agreement(stats, (label[names[0]], label[names[1]]),
+                                     same_network=same, next_best=next_best)
+
+
+def _config_name(artifact: str) -> str:
+    """A member's config name (``recipe/vgg-net-long``'s is ``vgg-net-long``), else its folder."""
+    config = json.loads((_member_folder(artifact) / "metrics.json").read_text())["config"]
+    return config.get("name") or artifact
+
+
 def _to_come(runs) -> str:
     """The sentence on the campaign's runs that may still join the closing ensemble."""
     if not runs:

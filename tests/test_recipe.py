@@ -1,6 +1,7 @@
 """fer_utils.recipe: the step table, the distance to the targets, the cost of closing it."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -277,3 +278,23 @@ def test_describe_closing_compares_with_the_best_single_model_and_the_target():
     later = recipe.describe_closing(ens, single, to_come=["recipe/vgg-net-long-s1"])
     assert later.endswith("target of 71 %. The campaign trains `recipe/vgg-net-long-s1` to join "
                           "it, and chooses the ensemble again when it ends.")
+
+
+def test_agreement_counts_shared_mistakes_and_the_describing_paragraph_follows_it():
+    y = np.array([0, 0, 1, 1, 2])
+    a = np.eye(3)[[0, 1, 1, 1, 0]] * 0.6 + 0.1   # right on 0, 2, 3
+    b = np.eye(3)[[0, 0, 1, 2, 0]] * 0.6 + 0.1   # right on 0, 1, 2
+    stats = recipe.agreement(y, a, b)
+    assert stats["a"] == stats["b"] == 0.6 and stats["same"] == 0.6
+    # one of them is wrong on faces 1, 3, 4; the other is right on 1 and 3
+    assert stats["rescued"] == pytest.approx(2 / 3)
+    text = recipe.describe_agreement(stats, ("net-s0", "net-s1"), same_network=True,
+                                     next_best=("small", 0.5))
+    assert "`net-s0` and `net-s1`, are the same network trained twice" in text
+    assert "60.0 % of the faces" in text and "66.7 % right" in text
+    assert "largely the same mistakes" not in text          # 60 % alike is not "largely"
+    assert text.endswith("`small`, is 10.0 points behind the weaker of the two alone.")
+    other = recipe.describe_agreement({**stats, "same": 0.9}, ("p", "q"), same_network=False)
+    assert "two different networks" in other and other.endswith("largely the same mistakes.")
+    with pytest.raises(ValueError, match="5 labels for 4"):
+        recipe.agreement(y, a[:4], b)

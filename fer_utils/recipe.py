@@ -551,21 +551,15 @@ def explain_closing(ens: dict, ds) -> tuple[dict, str]:
     names = tuple(drawn.index[:2])
     y, (pa, pb) = ensemble.split_probabilities([_member_folder(n) for n in names], ds)
     stats = agreement(y, pa, pb)
-    configs = [json.loads((_member_folder(n) / "metrics.json").read_text())["config"]
-               for n in names]
-    same = len({json.dumps([c["model"], c.get("model_args", {})], sort_keys=True)
-                for c in configs}) == 1
+    configs = {n: json.loads((_member_folder(n) / "metrics.json").read_text())["config"]
+               for n in drawn.index}
+    label = {n: c.get("name") or n for n, c in configs.items()}   # its config's name
+    same = len({json.dumps([configs[n]["model"], configs[n].get("model_args", {})],
+                           sort_keys=True) for n in names}) == 1
     rest = drawn["PublicTest alone (%)"].iloc[2:]
-    label = {n: _config_name(n) for n in drawn.index}
     next_best = (label[rest.idxmax()], rest.max() / 100) if len(rest) else None
     return stats, describe_agreement(stats, (label[names[0]], label[names[1]]),
                                      same_network=same, next_best=next_best)
-
-
-def _config_name(artifact: str) -> str:
-    """A member's config name (``recipe/vgg-net-long``'s is ``vgg-net-long``), else its folder."""
-    config = json.loads((_member_folder(artifact) / "metrics.json").read_text())["config"]
-    return config.get("name") or artifact
 
 
 def _to_come(runs) -> str:

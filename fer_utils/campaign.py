@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_utils import ensemble, experiment, models, paths, predict
+from fer_utils import ensemble, experiment, inference, models, paths, predict
 from fer_utils.data import load_fer2013
 from fer_utils.dataset import CLASS_NAMES
 from fer_utils.saliency import READINGS_FILE, chapter_readings
@@ -503,6 +503,11 @@ def run(queue: tuple[Entry, ...] = QUEUE, ds=None, *, log=print, sittings: bool 
                 if (tflite := export_real_time(art)) is not None:
                     log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: TensorFlow Lite "
                         f"model written ({tflite.name}, commit it with the artifact)")
+                if (art.path / models.PORTABLE_SPEC).is_file():   # a committed model
+                    inference.record_reference(art.path, root=art.path.parent)
+                    log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: its reference "
+                        f"probabilities recorded (benchmarks/{inference.REFERENCE_PROBABILITIES}"
+                        ".json, commit it with the artifact)")
                 if entry.sitting_hours and art.has_model:   # its model stays on this machine only
                     chapter_readings(art, ds)
                     log(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {entry.config}: Chapter 7's "

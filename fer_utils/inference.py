@@ -6,19 +6,22 @@ training itself is :mod:`fer_utils.train`. Every model takes raw 48×48 grey FER
 """
 from __future__ import annotations
 
+import json
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from fer_utils import bench, paths
 from fer_utils.dataset import FERDataset
 from fer_utils.experiment import model_location
 from fer_utils.labels import label_set
 from fer_utils.landmarks import dataset_landmarks
 from fer_utils.masks import LANDMARK_REGIONS, mask_images
 from fer_utils.metrics import classification_metrics
-from fer_utils.models import PORTABLE_SPEC, load_portable
+from fer_utils.models import INPUT_SHAPE, PORTABLE_SPEC, load_portable, reference_inputs
+from fer_utils.sample import make_sample
 
 
 def evaluation_indices(ds: FERDataset, split: str, labels: str = "fer", limit: int | None = None,
@@ -198,3 +201,52 @@ def ensemble_proba(models: list, images: np.ndarray, *, tta: bool | str = False)
     if kind is None:
         return np.mean([predict_proba(m, images) for m in models], axis=0)
     return np.mean([predict_proba_tta(m, images, kind=kind) for m in models], axis=0)
+
+
+# --------------------------------------------------------------------------------------
+# reference probabilities: what every environment must reproduce for each committed model
+# --------------------------------------------------------------------------------------
+
+#: The benchmark (:func:`fer_utils.bench.file`) holding every committed model's reference
+#: probabilities, which ``tests/test_model_format.py`` checks offline and in the Colab replica.
+REFERENCE_PROBABILITIES = "model-probabilities"
+
+
+def reference_faces(n: int = 16) -> np.ndarray:
+    """The faces the image models are compared on: the offline sample's first ``n`` PrivateTest
+    faces (drawn, not FER-2013's), stored with the probabilities so every environment uses
+    the very same pixels."""
+    ds = make_sample()
+    return ds.images[np.flatnonzero(ds.usage == "PrivateTest")[:n]].astype(np.uint8)
+
+
+def reference_probabilities(folders, faces: np.ndarray) -> dict:
+    """Each portable model's probabilities on its reference inputs (the offline environment's,
+    which every other environment must reproduce within 1e-4), keyed by
+    :func:`fer_utils.paths.display_path`: ``faces`` for the models that take 48×48 faces,
+    :func:`fer_utils.models.reference_inputs` for the ES-MAP models."""
+    rows = {}
+    for folder in map(Path, folders):
+        spec = json.loads((folder / PORTABLE_SPEC).read_text())
+        model = load_model_file(folder / PORTABLE_SPEC)
+        if tuple(model.input_shape[1:]) == INPUT_SHAPE:
+            p = predict_proba(model, faces.astype(np.float32))
+        else:
+            p = np.asarray(model(reference_inputs(spec), training=False))
+        rows[paths.display_path(folder)] = np.round(p.astype(np.float64), 7).tolist()
+    return rows
+
+
+def record_reference(folder: str | Path, root: Path | None = None) -> Path:
+    """Add the portable model in ``folder`` to the stored reference probabilities
+    (:data:`REFERENCE_PROBABILITIES` under ``root``, default the artifacts folder: ``data/``
+    in a checkout), keeping the stored faces and every other model's record as they are; a
+    first record draws the faces (:func:`reference_faces`). The campaign calls it when a run
+    ends, so a new committed model comes with its record. Returns the file written."""
+    folder = Path(folder)
+    if not (folder / PORTABLE_SPEC).is_file():
+        raise FileNotFoundError(f"{folder.name}: no {PORTABLE_SPEC} (not a portable model)")
+    stored = bench.load(REFERENCE_PROBABILITIES, root) or {}
+    faces = np.asarray(stored["faces"], np.uint8) if "faces" in stored else reference_faces()
+    records = {**stored.get("models", {}), **reference_probabilities([folder], faces)}
+    return bench.save(REFERENCE_PROBABILITIES, {"faces": faces.tolist(), "models": records}, root)

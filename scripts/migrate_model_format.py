@@ -30,7 +30,13 @@ import numpy as np
 
 import fer_utils  # noqa: F401  (the oneDNN choice before TensorFlow loads)
 from fer_utils import bench, models, paths, predict
-from fer_utils.inference import evaluate_model, load_model_file, predict_proba
+from fer_utils.inference import (
+    REFERENCE_PROBABILITIES,
+    evaluate_model,
+    load_model_file,
+    reference_faces,
+    reference_probabilities,
+)
 
 
 def spec_from_metrics(metrics: dict, n_classes: int) -> dict:
@@ -94,32 +100,6 @@ def rescore(folder: Path, ds) -> dict:
     return out
 
 
-def reference_faces(n: int = 16) -> np.ndarray:
-    """The faces the image models are compared on: the offline sample's first ``n`` PrivateTest
-    faces (drawn, not FER-2013's), stored with the probabilities so every environment uses
-    the very same pixels."""
-    from fer_utils.sample import make_sample
-
-    ds = make_sample()
-    return ds.images[np.flatnonzero(ds.usage == "PrivateTest")[:n]].astype(np.uint8)
-
-
-def reference_probabilities(folders: list[Path], faces: np.ndarray) -> dict:
-    """Each committed model's probabilities on its reference inputs (the offline environment's,
-    which every other environment must reproduce within 1e-4): ``faces`` for the models that
-    take 48×48 faces, :func:`fer_utils.models.reference_inputs` for the ES-MAP models."""
-    rows = {}
-    for folder in folders:
-        spec = json.loads((folder / models.PORTABLE_SPEC).read_text())
-        model = load_model_file(folder / models.PORTABLE_SPEC)
-        if tuple(model.input_shape[1:]) == models.INPUT_SHAPE:
-            p = predict_proba(model, faces.astype(np.float32))
-        else:
-            p = predict_proba_any(model, models.reference_inputs(spec))
-        rows[paths.display_path(folder)] = np.round(p.astype(np.float64), 7).tolist()
-    return rows
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-rescore", action="store_true", help="convert only (and record "
@@ -153,7 +133,7 @@ def main() -> int:
                 print(f"error: {folder.name} scores {worst} away from its stored figures", file=sys.stderr)
                 return 1
     faces = reference_faces()
-    print("written to", bench.save("model-probabilities", {
+    print("written to", bench.save(REFERENCE_PROBABILITIES, {
         "faces": faces.tolist(), "models": reference_probabilities(portable, faces)}))
     earlier = bench.load("model-format") or {}
     for part in ("converted", "rescored"):  # what this run did not redo stays on record

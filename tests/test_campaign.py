@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fer_utils import campaign, cli, paths, saliency
+from fer_utils import bench, campaign, cli, inference, paths, saliency
 from fer_utils.campaign import Entry
 from fer_utils.experiment import DataRef
 from fer_utils.sample import make_sample
@@ -107,6 +107,11 @@ def test_run_trains_the_queue_in_order_logs_each_epoch_and_leaves_artifacts(wher
     assert sorted(ens["selection"]["candidates"]) == sorted(done[:2])
     assert any(f"ensemble {done[2]}" in line and "PrivateTest" in line for line in lines)
     done = done[:2]
+    # each finished model's reference probabilities, recorded beside the artifacts
+    ref = bench.load(inference.REFERENCE_PROBABILITIES, paths.artifacts_dir())
+    assert set(ref["models"]) == {paths.display_path(paths.artifacts_dir() / k) for k in done}
+    assert len(ref["faces"]) == 16
+    assert sum("reference probabilities recorded" in line for line in lines) == 2
     epochs = [line for line in lines if " epoch " in line]
     assert len(epochs) == 3
     assert re.search(r"first\.json epoch 1/2 acc \d\.\d{4} PublicTest \d\.\d{4} .* CPU \d+\.\d\d h$",

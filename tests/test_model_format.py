@@ -1,6 +1,7 @@
 """The portable model form (fer_utils.models.save_portable / load_portable) and the committed
 models in it: every one loads and gives the probabilities the offline environment recorded
-(data/benchmarks/model-probabilities.json, written by scripts/migrate_model_format.py), within
+(data/benchmarks/model-probabilities.json, written by scripts/migrate_model_format.py and,
+for each model the campaign finishes, by fer_utils.inference.record_reference), within
 1e-4, in whatever environment runs this (offline, and Colab's Keras 3.13 in make test-colab).
 Image models are compared on 16 faces stored in that file (drawn by the offline sample, not
 FER-2013's), ES-MAP models on seeded inputs of their shape."""
@@ -11,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from fer_utils import bench, experiment, models, paths
+from fer_utils import bench, experiment, inference, models, paths
 from fer_utils.inference import load_model_file, model_file, predict_proba
 
 REFERENCE = bench.load("model-probabilities")
@@ -35,8 +36,8 @@ def test_every_committed_model_is_portable_and_none_is_a_keras_file():
 def test_committed_model_gives_the_recorded_probabilities(folder):
     key = paths.display_path(folder)
     assert REFERENCE is not None and key in REFERENCE["models"], (
-        f"{key} has no recorded probabilities: record them with "
-        "scripts/migrate_model_format.py --no-rescore (offline environment)")
+        f"{key} has no recorded probabilities: record them in the offline environment with "
+        "fer_utils.inference.record_reference(folder) (the campaign does when a run ends)")
     spec = json.loads((folder / models.PORTABLE_SPEC).read_text())
     model = load_model_file(model_file(folder))
     faces = np.asarray(REFERENCE["faces"], np.float32)  # the same pixels everywhere
@@ -89,3 +90,19 @@ def test_an_artifact_is_written_in_the_portable_form(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json", "history.json", "metrics.json", models.PORTABLE_SPEC, models.PORTABLE_WEIGHTS]
     assert experiment.model_location(out) == out / models.PORTABLE_SPEC
+
+
+def test_record_reference_adds_one_model_and_keeps_the_others(tmp_path):
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        args = {"input_size": 48, "l2_scope": "reference", "n_classes": 7}
+        models.save_portable(models.build("mini_xception", **args), folder, "mini_xception", args)
+    first = json.loads(inference.record_reference(folders[0], root=tmp_path).read_text())
+    key_a, key_b = (paths.display_path(f) for f in folders)
+    assert list(first["models"]) == [key_a] and len(first["faces"]) == 16
+    again = json.loads(inference.record_reference(folders[1], root=tmp_path).read_text())
+    assert again["faces"] == first["faces"] and again["models"][key_a] == first["models"][key_a]
+    got = _proba(models.load_portable(folders[1]), np.asarray(again["faces"], np.float32))
+    np.testing.assert_allclose(got, again["models"][key_b], atol=1e-6)
+    with pytest.raises(FileNotFoundError, match="not a portable model"):
+        inference.record_reference(tmp_path, root=tmp_path)

@@ -15,7 +15,7 @@ import pytest
 from fer_utils import bench, experiment, inference, models, paths
 from fer_utils.inference import load_model_file, model_file, predict_proba
 
-REFERENCE = bench.load("model-probabilities")
+REFERENCE = bench.load(inference.REFERENCE_PROBABILITIES)
 COMMITTED = sorted(p.parent for p in paths.committed_dir().glob(f"**/{models.PORTABLE_SPEC}"))
 
 

@@ -120,6 +120,33 @@ def greedy_select(y: np.ndarray, probs: list[np.ndarray], *, steps: int = 20,
     return chosen[:keep], trace[:keep]
 
 
+def what_it_adds(y: np.ndarray, probs: list[np.ndarray], extra: list[np.ndarray], *,
+                 steps: int = 20) -> dict:
+    """What the candidates ``extra`` would add to a forward selection among ``probs``
+    (:func:`greedy_select`, both on the same faces ``y``): the best accuracy without them
+    (``without``) and with them in the pool (``with``), ``gain`` (with minus without), how
+    many members the two selections have (``members_without``, ``members_with``) and how many
+    draws of the second go to each extra (``draws_of_extra``). Both selections are returned
+    too (``chosen_without``, ``chosen_with``: indices into ``probs + extra``).
+
+    >>> y = np.array([0, 1, 1, 0])
+    >>> p = [np.array([[.9, .1], [.6, .4], [.2, .8], [.4, .6]])]
+    >>> e = [np.array([[.6, .4], [.1, .9], [.45, .55], [.8, .2]])]
+    >>> r = what_it_adds(y, p, e, steps=3)
+    >>> r["without"], r["with"], r["draws_of_extra"]
+    (0.5, 1.0, [1])
+    """
+    if not extra:
+        raise ValueError("no extra candidate to weigh")
+    chosen_without, trace_without = greedy_select(y, probs, steps=steps)
+    chosen_with, trace_with = greedy_select(y, list(probs) + list(extra), steps=steps)
+    return {"without": trace_without[-1], "with": trace_with[-1],
+            "gain": trace_with[-1] - trace_without[-1],
+            "members_without": len(chosen_without), "members_with": len(chosen_with),
+            "draws_of_extra": [chosen_with.count(len(probs) + i) for i in range(len(extra))],
+            "chosen_without": chosen_without, "chosen_with": chosen_with}
+
+
 def select(name: str, candidates: list[str | Path], ds: FERDataset, *, steps: int = 20,
            tta: bool | str = False, root: Path | None = None) -> Path:
     """Choose members among ``candidates`` on PublicTest (:func:`greedy_select`), each seen

@@ -23,6 +23,22 @@ def test_greedy_selection_with_replacement_and_its_errors():
         ensemble.greedy_select(y, [strong], steps=-1)
 
 
+def test_what_an_extra_candidate_adds_to_the_selection():
+    y = np.array([0, 1, 1, 0])
+    strong = np.array([[.9, .1], [.2, .8], [.6, .4], [.7, .3]])      # 3 of 4
+    same = strong * .9 + .05                                          # the same mistakes
+    other = np.array([[.4, .6], [.1, .9], [.1, .9], [.9, .1]])       # 3 of 4, other mistakes
+    got = ensemble.what_it_adds(y, [strong, same], [other])
+    assert (got["without"], got["with"], got["gain"]) == (0.75, 1.0, 0.25)
+    assert got["draws_of_extra"] == [got["chosen_with"].count(2)] and got["draws_of_extra"][0] >= 1
+    assert got["members_without"] == len(got["chosen_without"]) == 1
+    # a copy of a candidate adds nothing
+    same_again = ensemble.what_it_adds(y, [strong, other], [strong])
+    assert same_again["gain"] == 0.0 and same_again["with"] == same_again["without"] == 1.0
+    with pytest.raises(ValueError, match="no extra candidate"):
+        ensemble.what_it_adds(y, [strong], [])
+
+
 def test_members_must_be_finished_share_labels_and_use_no_mask(tmp_path, sample):
     root, ref = paths.committed_dir(), DataRef.official_fer2013()
     fer = find_named(root, "cnn-d3-s0", ref).path

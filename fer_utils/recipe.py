@@ -562,6 +562,65 @@ def explain_closing(ens: dict, ds) -> tuple[dict, str]:
                                      same_network=same, next_best=next_best)
 
 
+#: Benchmark (:func:`fer_utils.bench.load`) that ``scripts/ensemble_headroom.py`` writes: what
+#: Chapter 7's networks, of other families and too large to commit, would add to the closing
+#: ensemble's selection (:func:`describe_headroom`)
+HEADROOM = "ensemble-headroom"
+
+
+def _run_name(folder_name: str) -> str:
+    """An artifact folder's name without its data and key: ``vgg16-convbn-long``."""
+    return folder_name.rsplit("-", 2)[0]
+
+
+def _times(n: int) -> str:
+    """``once``, ``twice``, ``3 times``."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def describe_headroom(got: dict | None, *, pays: float = 0.005) -> str:
+    """One paragraph on :data:`HEADROOM` (``got``; empty when it was not measured): whether a
+    network of another family would pay in the closing ensemble where a second seed did not.
+    For each extra network: its PublicTest accuracy alone, its :func:`agreement` with the
+    strongest committed model, and what putting it in the selection's pool changes
+    (:func:`fer_utils.ensemble.what_it_adds`); the conclusion names a gain of at least
+    ``pays`` (accuracy, PublicTest) as one that pays."""
+    if not got:
+        return ""
+    views = {False: "one view", True: "six views", "ten-crop": "ten views"}[got["tta"]]
+    best = f"`{_run_name(got['best_committed'])}`"
+    parts = []
+    for folder, agree in got["agreement_with_best"].items():
+        r = got["extras"][folder]
+        parts.append(
+            f"`{_run_name(folder)}` scores {100 * agree['public_alone']:.1f} % alone, predicts "
+            f"the same class as {best} for {100 * agree['same']:.1f} % of the faces (of the faces "
+            f"one of the two gets wrong, the other gets {100 * agree['rescued']:.1f} % right, and "
+            f"the mean of the two scores {100 * agree['mean']:.1f} %); "
+            + (f"in the pool it is drawn {_times(r['draws_of_extra'][0])} and the selection "
+               f"moves from {100 * r['without']:.2f} to {100 * r['with']:.2f} % on PublicTest "
+               f"({100 * r['private_without']:.1f} to {100 * r['private_with']:.1f} % on "
+               "PrivateTest)" if r["draws_of_extra"][0] else
+               f"in the pool it is never drawn (the selection stays at "
+               f"{100 * r['without']:.2f} % on PublicTest)"))
+    gain = max(r["gain"] for r in got["extras"].values())
+    both = [r for k, r in got["extras"].items() if " + " in k]
+    return ("Would a network of another family pay where a second seed did not? Chapter 7's "
+            "large networks cannot join the closing ensemble (their weights are too large to "
+            "commit), but with their models on the machine they can answer "
+            f"(`scripts/ensemble_headroom.py`, every model seen through {views}): "
+            + "; ".join(parts)
+            + (f"; with both, {100 * both[0]['without']:.2f} to {100 * both[0]['with']:.2f} %"
+               if both else "")
+            + ". " + (f"A network of another family gains {100 * gain:.1f} points on PublicTest "
+                      "where a second seed did not: a committable one of that kind is what "
+                      "could still close the distance." if gain >= pays else
+                      f"Even a network of another family gains {100 * gain:.1f} "
+                      "points on PublicTest: the selection among the course's networks has "
+                      "converged, short of the target (one member is left untried: a network "
+                      f"of another family as strong as {best} alone)."))
+
+
 def _to_come(runs) -> str:
     """The sentence on the campaign's runs that may still join the closing ensemble."""
     if not runs:

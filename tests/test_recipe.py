@@ -298,3 +298,29 @@ def test_agreement_counts_shared_mistakes_and_the_describing_paragraph_follows_i
     assert "two different networks" in other and other.endswith("largely the same mistakes.")
     with pytest.raises(ValueError, match="5 labels for 4"):
         recipe.agreement(y, a[:4], b)
+
+
+def test_the_headroom_paragraph_reads_what_the_extra_networks_add():
+    extra = "big-net-fer2013-0123456789"
+    got = {"tta": False, "best_committed": "best-net-fer2013-abcdef0123",
+           "extras": {extra: {"without": 0.685, "with": 0.693, "gain": 0.008,
+                              "draws_of_extra": [2], "private_without": 0.70,
+                              "private_with": 0.705}},
+           "agreement_with_best": {extra: {"public_alone": 0.636, "same": 0.75, "rescued": 0.35,
+                                           "mean": 0.672}}}
+    text = recipe.describe_headroom(got)
+    assert "`big-net` scores 63.6 % alone" in text and "as `best-net` for 75.0 %" in text
+    assert "drawn twice and the selection moves from 68.50 to 69.30 % on PublicTest" in text
+    assert "(70.0 to 70.5 % on PrivateTest)" in text and "through one view" in text
+    assert text.endswith("gains 0.8 points on PublicTest where a second seed did not: a "
+                         "committable one of that kind is what could still close the distance.")
+    small = {**got, "extras": {extra: {**got["extras"][extra], "with": 0.687, "gain": 0.002}}}
+    assert "gains 0.2 points on PublicTest" in recipe.describe_headroom(small)
+    assert "the mean of the two scores 67.2 %" in text
+    assert recipe.describe_headroom(small).endswith(
+        "has converged, short of the target (one member is left untried: a network of another "
+        "family as strong as `best-net` alone).")
+    never = {**got, "extras": {extra: {**got["extras"][extra], "with": 0.685, "gain": 0.0,
+                                       "draws_of_extra": [0]}}}
+    assert "never drawn (the selection stays at 68.50 % on PublicTest)" in recipe.describe_headroom(never)
+    assert recipe.describe_headroom(None) == ""

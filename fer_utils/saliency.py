@@ -384,7 +384,8 @@ def average_figure(rows: dict, images: np.ndarray, labels: np.ndarray, class_nam
     """A grid of per-class average maps: one row per entry of ``rows`` (``{name: maps}`` or
     ``{name: (maps, images, labels)}`` when rows explain different faces), one column per
     class, each panel the mean normalised map over the mean face, with its count. Classes
-    without faces in a row are left blank."""
+    without faces in a row are left blank; a class whose maps are all zero shows its mean face
+    marked "every map zero"."""
     import matplotlib.pyplot as plt
 
     names = list(class_names or CLASS_NAMES)
@@ -395,9 +396,15 @@ def average_figure(rows: dict, images: np.ndarray, labels: np.ndarray, class_nam
     for r, (name, (maps, x, y)) in enumerate(rows.items()):
         means, counts = class_averages(maps, y, n_classes=len(names))
         for c, k in enumerate(present):
-            if counts[k]:
-                overlay(axes[r, c], x[y == k].mean(axis=0), means[k] / np.nanmax(means[k]),
+            peak = np.nanmax(means[k]) if counts[k] else 0.0
+            if counts[k] and peak > 0:
+                overlay(axes[r, c], x[y == k].mean(axis=0), means[k] / peak,
                         title=f"{names[k]} (n={counts[k]})")
+            elif counts[k]:   # every map zero (Grad-CAM found no positive evidence): say so
+                overlay(axes[r, c], x[y == k].mean(axis=0), np.zeros_like(means[k]),
+                        title=f"{names[k]} (n={counts[k]})")
+                axes[r, c].text(0.5, 0.5, "every map\nzero", ha="center", va="center",
+                                fontsize=8, color="white", transform=axes[r, c].transAxes)
             else:   # blank, but keep the axes so that the row label below stays visible
                 ax = axes[r, c]
                 ax.set_xticks([])
@@ -582,6 +589,30 @@ def large_readings(art, ds, mask_names: Sequence[str], per_class: int, *,
                             maps=maps8, measured=measured)
     return {"accuracy": accuracy, "pick": pick, "maps": maps8.astype(np.float32) / 255,
             "measured": measured, "stored": False}
+
+
+def describe_reading_sources(readings: dict, names) -> str:
+    """Where Chapter 7's readings of its large models (``readings``: name → what
+    :func:`large_readings` returned, or None) came from, one sentence per model of ``names``:
+    measured here with the model, read back from the file the machine that trained it wrote,
+    or missing (then the table and figure leave the model out)."""
+    missing = [k for k in names if readings.get(k) is None]
+    out = []
+    for k, r in readings.items():
+        if r is None:
+            continue
+        out.append(f"{k}'s readings were measured on {r['measured']} by the machine that trained "
+                   "it, while its model was there, and stored beside its artifact (the model is "
+                   "too large to commit)." if r["stored"] else
+                   f"{k}'s readings were measured with its model, on the machine that ran this "
+                   f"chapter ({r['measured']}), and stored beside its artifact for machines "
+                   "without it (the model is too large to commit).")
+    if missing:
+        out.append(f"{' and '.join(missing)}'s model is not on the machine that ran this chapter "
+                   "and no readings of it are stored, so the masking table and the Grad-CAM "
+                   "figure below leave it out (the training campaign trains it again in one "
+                   "sitting, after the rest of its queue, to store them).")
+    return " ".join(out)
 
 
 def chapter_readings(art, ds, *, quick: bool = False, store: bool = True):

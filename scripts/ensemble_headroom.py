@@ -19,12 +19,9 @@ import sys
 import numpy as np
 
 import fer_utils  # noqa: F401  (the oneDNN choice, on, before TensorFlow loads)
-from fer_utils import bench, ensemble, paths, recipe
+from fer_utils import bench, ensemble, paths, recipe, saliency, train
 from fer_utils.data import load_fer2013
-from fer_utils.experiment import DataRef, model_location
-
-#: Chapter 7's networks, too large to commit (their names, without the data's key)
-EXTRAS = ("vgg16-convbn-long", "resnet50-long")
+from fer_utils.experiment import DataRef, find_artifact
 
 
 def main() -> None:
@@ -37,9 +34,10 @@ def main() -> None:
     data = DataRef.of(ds)
     root = paths.artifacts_dir()
     pool = ensemble.candidates(root, data, students=True)
-    extras = [f for f in sorted(root.glob(f"*-{data.name}-*"))
-              if any(f.name.startswith(f"{e}-{data.name}-") for e in EXTRAS)
-              and model_location(f) is not None and (f / "metrics.json").is_file()]
+    # Chapter 7's networks (saliency.LARGE_MODELS), finished, with their model on this machine
+    found = (find_artifact(train.TrainConfig.named(name), data, root)
+             for name in saliency.LARGE_MODELS.values())
+    extras = [art.path for art in found if art is not None and art.has_model]
     if not pool or not extras:
         sys.exit(f"needs committed candidates ({len(pool)} found) and Chapter 7's models on this "
                  f"machine ({len(extras)} found: train them with `python -m fer_utils campaign run`)")

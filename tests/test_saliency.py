@@ -3,6 +3,7 @@ clear errors, and the scores (mass inside, pointing game, masking drop)."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -188,6 +189,28 @@ def test_faces_to_average_are_correct_ones_per_class_and_the_grid_shows_them():
     blank = axes[1, 2]                                   # no class-2 face in b: a blank panel
     assert "none correct" in blank.texts[0].get_text() and not blank.get_xticks().size
     assert not any(sp.get_visible() for sp in blank.spines.values())
+    # a class whose every map is zero (Grad-CAM found no positive evidence): marked, no NaN warning
+    flat = maps.copy()
+    flat[y == 2] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = S.average_figure({"a": flat}, x, y, class_names=["x", "y", "z"])
+    assert fig.axes[2].get_title() == "z (n=1)" and fig.axes[2].texts[0].get_text() == "every map\nzero"
+    assert not fig.axes[0].texts                          # a class with a map: no mark
+
+
+def test_the_readings_sentence_says_where_each_came_from():
+    measured = {"measured": "2026-12-07", "stored": False}
+    text = S.describe_reading_sources({"A": measured, "B": {**measured, "stored": True},
+                                       "C": None}, ["A", "B", "C"])
+    assert text.startswith("A's readings were measured with its model, on the machine that ran "
+                           "this chapter (2026-12-07)")
+    assert "B's readings were measured on 2026-12-07 by the machine that trained it" in text
+    assert text.endswith("C's model is not on the machine that ran this chapter and no readings "
+                         "of it are stored, so the masking table and the Grad-CAM figure below "
+                         "leave it out (the training campaign trains it again in one sitting, "
+                         "after the rest of its queue, to store them).")
+    assert S.describe_reading_sources({"A": None}, ["A", "B"]).startswith("A and B's model")
 
 
 def test_default_layer_is_the_last_rectified_convolution_not_a_dropout():

@@ -30,7 +30,10 @@ def main() -> None:
                         help="test-time views for every model (default: one view)")
     args = parser.parse_args()
     tta = {"six": True}.get(args.tta, args.tta)
-    ds = load_fer2013(allow_sample=False)
+    try:
+        ds = load_fer2013(allow_sample=False)
+    except FileNotFoundError as e:   # one line, no traceback
+        sys.exit(f"ensemble_headroom.py: {e}")
     data = DataRef.of(ds)
     root = paths.artifacts_dir()
     pool = ensemble.candidates(root, data, students=True)

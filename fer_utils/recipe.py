@@ -568,11 +568,6 @@ def explain_closing(ens: dict, ds) -> tuple[dict, str]:
 HEADROOM = "ensemble-headroom"
 
 
-def _run_name(folder_name: str) -> str:
-    """An artifact folder's name without its data and key: ``vgg16-convbn-long``."""
-    return folder_name.rsplit("-", 2)[0]
-
-
 def _times(n: int) -> str:
     """``once``, ``twice``, ``3 times``."""
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
@@ -588,12 +583,13 @@ def describe_headroom(got: dict | None, *, pays: float = 0.005) -> str:
     if not got:
         return ""
     views = {False: "one view", True: "six views", "ten-crop": "ten views"}[got["tta"]]
-    best = f"`{_run_name(got['best_committed'])}`"
+    label = got["names"]   # artifact folder -> its config's name
+    best = f"`{label[got['best_committed']]}`"
     parts = []
     for folder, agree in got["agreement_with_best"].items():
         r = got["extras"][folder]
         parts.append(
-            f"`{_run_name(folder)}` scores {100 * agree['public_alone']:.1f} % alone, predicts "
+            f"`{label[folder]}` scores {100 * agree['public_alone']:.1f} % alone, predicts "
             f"the same class as {best} for {100 * agree['same']:.1f} % of the faces (of the faces "
             f"one of the two gets wrong, the other gets {100 * agree['rescued']:.1f} % right, and "
             f"the mean of the two scores {100 * agree['mean']:.1f} %); "

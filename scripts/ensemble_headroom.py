@@ -14,6 +14,7 @@ model (:func:`fer_utils.recipe.agreement`). Needs the real data and at least one
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import numpy as np
@@ -46,12 +47,8 @@ def main() -> None:
                  f"machine ({len(extras)} found: train them with `python -m fer_utils campaign run`)")
     folders = pool + extras
     print(f"{len(pool)} candidates, extras: {', '.join(f.name for f in extras)}", flush=True)
-    splits = {}
-    for split in ("PublicTest", "PrivateTest"):
-        y, probs = ensemble.split_probabilities(folders, ds, split, tta=tta)
-        splits[split] = (y, probs)
-    y, probs = splits["PublicTest"]
-    y_private, probs_private = splits["PrivateTest"]
+    y, probs = ensemble.split_probabilities(folders, ds, "PublicTest", tta=tta)
+    y_private, probs_private = ensemble.split_probabilities(folders, ds, "PrivateTest", tta=tta)
     n = len(pool)
     alone = [float((p.argmax(1) == y).mean()) for p in probs]
     best = int(np.argmax(alone[:n]))
@@ -61,16 +58,18 @@ def main() -> None:
         return float((mean.argmax(1) == y_private).mean())
 
     result = {"tta": tta, "data": data.name, "candidates": [f.name for f in pool],
-              "best_committed": pool[best].name, "extras": {}}
+              "best_committed": pool[best].name, "extras": {},
+              "names": {f.name: json.loads((f / "metrics.json").read_text())["config"]["name"]
+                        for f in [pool[best], *extras]}}   # how the chapter names them
     subsets = [[i] for i in range(len(extras))] + ([list(range(len(extras)))] if len(extras) > 1 else [])
     for subset in subsets:
         names = [extras[i].name for i in subset]
         got = ensemble.what_it_adds(y, probs[:n], [probs[n + i] for i in subset])
+        to_folder = list(range(n)) + [n + i for i in subset]   # what_it_adds' indices -> folders'
         got["private_without"] = private(got["chosen_without"])
-        got["private_with"] = private([i if i < n else n + subset[i - n]
-                                       for i in got["chosen_with"]])
+        got["private_with"] = private([to_folder[i] for i in got["chosen_with"]])
         for key in ("chosen_without", "chosen_with"):
-            got[key] = [folders[i if i < n else n + subset[i - n]].name for i in got[key]]
+            got[key] = [folders[to_folder[i]].name for i in got[key]]
         result["extras"][" + ".join(names)] = got
         print(f"with {' + '.join(names)}: PublicTest {100 * got['without']:.2f} -> "
               f"{100 * got['with']:.2f} %, PrivateTest {100 * got['private_without']:.2f} -> "

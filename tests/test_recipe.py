@@ -303,6 +303,7 @@ def test_agreement_counts_shared_mistakes_and_the_describing_paragraph_follows_i
 def test_the_headroom_paragraph_reads_what_the_extra_networks_add():
     extra = "big-net-fer2013-0123456789"
     got = {"tta": False, "best_committed": "best-net-fer2013-abcdef0123",
+           "names": {extra: "big-net", "best-net-fer2013-abcdef0123": "best-net"},
            "extras": {extra: {"without": 0.685, "with": 0.693, "gain": 0.008,
                               "draws_of_extra": [2], "private_without": 0.70,
                               "private_with": 0.705}},
